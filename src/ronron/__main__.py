@@ -1,0 +1,3 @@
+from ronron.cli import main
+
+main()

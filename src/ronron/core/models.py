@@ -1,0 +1,47 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AuditEntry(models.Model):
+    """One state change: who did what to which object, with the values before and after.
+
+    Written only by :func:`ronron.core.audit.record`, inside the action's transaction, so that a
+    change and its audit row are committed together or not at all.
+    """
+
+    action = models.CharField(_("action"), max_length=100, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The actor's name is kept as text too: the account may be deleted, the history stays.
+    actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.CharField(_("object id"), max_length=64, blank=True)
+    object_repr = models.CharField(_("object"), max_length=255, blank=True)
+    # The member an entry concerns, so that a member's page shows the history of the member,
+    # its contacts and its memberships together. Not a foreign key: the history outlives the row.
+    member_id = models.BigIntegerField(_("member"), null=True, blank=True, db_index=True)
+    before = models.JSONField(_("before"), null=True, blank=True)
+    after = models.JSONField(_("after"), null=True, blank=True)
+    created_at = models.DateTimeField(_("when"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+    def changes(self) -> list[tuple[str, object, object]]:
+        """The fields that differ between before and after, as (field, old, new)."""
+        before = self.before or {}
+        after = self.after or {}
+        keys = sorted(set(before) | set(after))
+        return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
