@@ -2,6 +2,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("ronron.core.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("members/import/", include("ronron.members.urls_import")),
     path("members/", include("ronron.members.urls")),
     path("jobs/", include("ronron.jobs.urls")),
     path("api/", include("ronron.api.urls")),

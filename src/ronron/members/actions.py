@@ -219,18 +219,20 @@ def _normalise_roles(roles: list[str] | str) -> str:
     bad = [r for r in cleaned if r not in valid]
     if bad:
         raise ValidationError(
-            {"roles": _("Unknown role: %(role)s. Known roles: %(known)s.")
-             % {"role": ", ".join(bad), "known": ", ".join(sorted(valid))}}
+            {
+                "roles": _("Unknown role: %(role)s. Known roles: %(known)s.")
+                % {"role": ", ".join(bad), "known": ", ".join(sorted(valid))}
+            }
         )
     return ",".join(cleaned)
 
 
 @transaction.atomic
-def add_contact(member: Member, *, actor: Any, roles: list[str] | str = (), **data: Any) -> Contact:
+def add_contact(member: Member, *, actor: Any, roles: list[str] | str = "", **data: Any) -> Contact:
     contact = Contact(member=member)
     _set_fields(contact, data, {"name", "email", "phone"})
     contact.email = contact.email.strip().lower()
-    contact.roles = _normalise_roles(list(roles) if not isinstance(roles, str) else roles)
+    contact.roles = _normalise_roles(roles)
     contact.full_clean()
     contact.save()
     audit.record(
@@ -272,9 +274,7 @@ def update_contact(
 def remove_contact(contact: Contact, *, actor: Any) -> None:
     before = audit.snapshot(contact)
     member_id = contact.member_id
-    audit.record(
-        "contact.removed", actor=actor, obj=contact, member_id=member_id, before=before
-    )
+    audit.record("contact.removed", actor=actor, obj=contact, member_id=member_id, before=before)
     contact.delete()
 
 

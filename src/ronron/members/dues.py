@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import Case, CharField, QuerySet, Value, When
+from django.db.models.expressions import Combinable
 
 from ronron.config import DuesCalendar
 
@@ -32,3 +36,34 @@ def membership_status(membership: Membership, day: date, calendar: DuesCalendar)
 
 def default_amount(kind: str, calendar: DuesCalendar) -> object:
     return calendar.amount_individual if kind == "individual" else calendar.amount_association
+
+
+def dues_status_expression(
+    year: int, today: date, calendar: DuesCalendar | None = None
+) -> Combinable:
+    """The SQL twin of :func:`ronron.members.dues.membership_status` for memberships of one
+    ``year``: the calendar's dates for that year are constants, only payment and call vary."""
+    cal = calendar or settings.RONRON.dues
+    unpaid: Combinable
+    if today >= cal.cutoff_date(year):
+        unpaid = Value("cut_off")
+    elif today >= cal.reminder_date(year):
+        unpaid = Value("overdue")
+    elif today >= cal.call_date(year):
+        unpaid = Value("called")
+    else:
+        unpaid = Case(
+            When(called_on__isnull=False, then=Value("called")), default=Value("not_called")
+        )
+    return Case(
+        When(paid_on__isnull=False, then=Value("paid")),
+        default=unpaid,
+        output_field=CharField(),
+    )
+
+
+def annotate_dues_status(
+    memberships: QuerySet[Membership], year: int, today: date
+) -> QuerySet[Any]:
+    """``memberships`` (all of ``year``) with a ``dues_status`` column."""
+    return memberships.annotate(dues_status=dues_status_expression(year, today))

@@ -1,4 +1,4 @@
-"""French identifiers of organisations: RNA (associations) and SIREN (companies, many associations)."""
+"""French identifiers of organisations: RNA (associations) and SIREN (companies, associations)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,154 @@
+"""Template helpers of the console: amounts, and the audit trail in plain words."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import template
+from django.apps import apps
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.utils import formats
+from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from ronron.core.models import AuditEntry
+
+register = template.Library()
+
+
+@register.filter
+def money(value: Any) -> str:
+    """30,00 € in French, 30.00 € in English; always two decimals and a group separator."""
+    if value in (None, ""):
+        return "—"
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return str(value)
+    return f"{formats.number_format(amount, 2, use_l10n=True, force_grouping=True)}\u00a0€"
+
+
+@register.filter
+def lookup(mapping: Any, key: Any) -> Any:
+    """``mapping[key]`` in a template, or "" when absent."""
+    try:
+        return mapping.get(key, "")
+    except AttributeError:
+        return ""
+
+
+ACTIONS: dict[str, Any] = {
+    "member.created": gettext_lazy("Member created"),
+    "member.updated": gettext_lazy("Details changed"),
+    "member.imported": gettext_lazy("Imported"),
+    "member.application_approved": gettext_lazy("Application approved by the board"),
+    "member.admitted": gettext_lazy("Admitted as a member"),
+    "member.departure_notified": gettext_lazy("Notice of departure recorded"),
+    "member.left": gettext_lazy("Departure recorded"),
+    "contact.added": gettext_lazy("Contact added"),
+    "contact.updated": gettext_lazy("Contact changed"),
+    "contact.removed": gettext_lazy("Contact removed"),
+    "membership.created": gettext_lazy("Membership added"),
+    "membership.updated": gettext_lazy("Membership changed"),
+    "membership.dues_called": gettext_lazy("Dues called"),
+    "membership.payment_recorded": gettext_lazy("Payment recorded"),
+    "theme.created": gettext_lazy("Theme added"),
+    "theme.renamed": gettext_lazy("Theme renamed"),
+    "theme.deleted": gettext_lazy("Theme deleted"),
+    "service.external_recorded": gettext_lazy("External service recorded"),
+    "service.created": gettext_lazy("Service added"),
+    "service.updated": gettext_lazy("Service changed"),
+    "service.removed": gettext_lazy("Service removed"),
+    "account.totp_confirmed": gettext_lazy("Two-step login turned on"),
+    "account.totp_removed": gettext_lazy("Two-step login turned off"),
+}
+
+
+@register.filter
+def audit_action(action: str) -> str:
+    label = ACTIONS.get(action)
+    return str(label) if label is not None else action
+
+
+def _model(object_type: str) -> type[models.Model] | None:
+    try:
+        return apps.get_model(object_type)
+    except (LookupError, ValueError):
+        return None
+
+
+def _display(field: models.Field | None, value: Any) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if field is None:
+        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+    if isinstance(field, models.BooleanField):
+        return _("yes") if value else _("no")
+    related: Any = getattr(field, "related_model", None)
+    if not isinstance(related, type):
+        related = None
+    if isinstance(field, models.ForeignKey) and related is not None:
+        found = related._default_manager.filter(pk=value).first()
+        return str(found) if found is not None else str(value)
+    if (
+        isinstance(field, models.ManyToManyField)
+        and related is not None
+        and isinstance(value, list)
+    ):
+        names = (
+            dict(related._default_manager.filter(slug__in=value).values_list("slug", "name"))
+            if hasattr(related, "slug")
+            else {}
+        )
+        return ", ".join(str(names.get(v, v)) for v in value)
+    if isinstance(field, models.DateField) and isinstance(value, str):
+        try:
+            return formats.date_format(datetime.date.fromisoformat(value[:10]))
+        except ValueError:
+            return value
+    if isinstance(field, models.DecimalField):
+        return money(value)
+    if field.choices:
+        labels = {str(k): v for k, v in field.flatchoices}
+        return str(labels.get(str(value), value))
+    if field.name == "roles" and isinstance(value, str):
+        return _roles(field.model, value)
+    return str(value)
+
+
+def _roles(model: Any, value: str) -> str:
+    labels = dict(getattr(model, "Role", models.TextChoices).choices)
+    return ", ".join(str(labels.get(r, r)) for r in value.split(",") if r)
+
+
+@register.filter
+def audit_changes(entry: AuditEntry) -> list[dict[str, str | None]]:
+    """The changed fields of an entry, as (field label, before, after) in plain words."""
+    model = _model(entry.object_type)
+    rows = []
+    for name, old, new in entry.changes():
+        field: Any = None
+        if model is not None:
+            try:
+                field = model._meta.get_field(name)
+            except FieldDoesNotExist:
+                field = None
+        if name == "member" and entry.member_id is not None and new in (None, entry.member_id):
+            continue  # the page is that member's: saying so on every line is noise
+        before, after = _display(field, old), _display(field, new)
+        if before == after:
+            continue
+        label = capfirst(str(getattr(field, "verbose_name", name)))
+        # A creation has no "before" and a removal no "after": show only the side that exists.
+        rows.append(
+            {
+                "field": label,
+                "before": before if entry.before is not None else None,
+                "after": after if entry.after is not None else None,
+            }
+        )
+    return rows
