@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -182,7 +182,10 @@ class Membership(models.Model):
     member = models.ForeignKey(
         Member, verbose_name=_("member"), on_delete=models.CASCADE, related_name="memberships"
     )
-    year = models.PositiveSmallIntegerField(_("year"), validators=[MinValueValidator(1901)])
+    # Bounded so that the calendar's dates for the year exist (Python dates stop at 9999).
+    year = models.PositiveSmallIntegerField(
+        _("year"), validators=[MinValueValidator(1901), MaxValueValidator(9999)]
+    )
     amount = models.DecimalField(
         _("amount"),
         max_digits=9,
