@@ -1,4 +1,9 @@
+from pathlib import Path
+
 import pytest
+
+# `serve_env` and the served-process helpers, for tests that run a real `ronron serve`.
+pytest_plugins = ["tests.serving"]
 
 
 @pytest.fixture(autouse=True)
@@ -11,6 +16,8 @@ def console_settings(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # WhiteNoise warns when the collected-files directory is missing; tests never collect.
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture

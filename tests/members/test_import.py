@@ -564,3 +564,22 @@ def test_job_reports_progress_and_result(tmp_path):
     assert job.progress_total == 450 and job.progress_done == 450
     assert job.result["created"] == 450
     assert Member.objects.count() == 450
+
+
+def test_the_member_page_tells_the_history_of_imports(client, staff_user):
+    run(csv_bytes(*GOOD), actor=staff_user)
+    changed = (
+        "A0001,association,Les Amis du Vélo,31000,Toulouse,FR,velo,2020-01-15,,"
+        "wordpress;cloud,Marie Durand,marie@example.org,président"
+    )
+    run(csv_bytes(changed, GOOD[1], GOOD[2]), actor=staff_user)
+    client.force_login(staff_user)
+
+    page = client.get(reverse("members:detail", args=[Member.objects.get(number="A0001").pk]))
+
+    assert page.status_code == 200
+    history = page.content.decode()
+    # The contacts and services the import recorded are told in words, not as raw data.
+    assert "Marie Durand &lt;marie@example.org&gt;" in history
+    assert "Toulouse" in history
+    assert "Contacts" in history and "Services" in history

@@ -85,7 +85,7 @@ def _display(field: models.Field | None, value: Any) -> str:
     if value is None or value == "" or value == []:
         return "—"
     if field is None:
-        return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        return ", ".join(map(_plain, value)) if isinstance(value, list) else _plain(value)
     if isinstance(field, models.BooleanField):
         return _("yes") if value else _("no")
     related: Any = getattr(field, "related_model", None)
@@ -120,6 +120,17 @@ def _display(field: models.Field | None, value: Any) -> str:
     return str(value)
 
 
+def _plain(value: Any) -> str:
+    """A value with no field to describe it: a related row summarised in the snapshot (the
+    import records a member's contacts as {name, email, roles})."""
+    if isinstance(value, dict):
+        name, email = value.get("name"), value.get("email")
+        if name and email:
+            return f"{name} <{email}>"
+        return ", ".join(f"{k}: {v}" for k, v in value.items() if v not in (None, ""))
+    return str(value)
+
+
 def _roles(model: Any, value: str) -> str:
     labels = dict(getattr(model, "Role", models.TextChoices).choices)
     return ", ".join(str(labels.get(r, r)) for r in value.split(",") if r)
@@ -137,12 +148,19 @@ def audit_changes(entry: AuditEntry) -> list[dict[str, str | None]]:
                 field = model._meta.get_field(name)
             except FieldDoesNotExist:
                 field = None
+        label_source: Any = field
+        if isinstance(field, models.ForeignObjectRel):
+            # Related rows (a member's contacts, services) summarised in the snapshot.
+            label_source = None
+            related: Any = field.related_model
+            name = str(related._meta.verbose_name_plural)
+            field = None
         if name == "member" and entry.member_id is not None and new in (None, entry.member_id):
             continue  # the page is that member's: saying so on every line is noise
         before, after = _display(field, old), _display(field, new)
         if before == after:
             continue
-        label = capfirst(str(getattr(field, "verbose_name", name)))
+        label = capfirst(str(getattr(label_source, "verbose_name", name)))
         # A creation has no "before" and a removal no "after": show only the side that exists.
         rows.append(
             {
