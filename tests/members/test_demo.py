@@ -1,6 +1,5 @@
 """`ronron demo`: a fictional but realistic hoster for newcomers, and never on a real file."""
 
-import time
 from collections import Counter
 from datetime import date, timedelta
 from io import StringIO
@@ -29,10 +28,7 @@ def run_demo(*args):
 
 
 def test_demo_loads_a_living_hoster():
-    started = time.monotonic()
     output = run_demo()
-    elapsed = time.monotonic() - started
-    assert elapsed < 30, f"the demo took {elapsed:.1f} s"
 
     members = Member.objects.all()
     assert members.count() == 150
@@ -125,11 +121,11 @@ def test_demo_loads_a_living_hoster():
         assert not service.managed
         assert not service.kind or KINDS[service.kind] == service.family
 
-    # Everything went through the actions: the history is there, by "system".
+    # Everything went through the actions: the history is there, by Ronron itself.
     assert AuditEntry.objects.filter(action="member.created").count() == 150
     assert AuditEntry.objects.filter(action="membership.payment_recorded").exists()
     assert AuditEntry.objects.filter(action="service.external_recorded").count() == services.count()
-    assert set(AuditEntry.objects.values_list("actor_name", flat=True)) == {"system"}
+    assert set(AuditEntry.objects.values_list("actor_name", flat=True)) == {""}
 
     assert "150" in output
     assert str(today.year) in output

@@ -35,7 +35,7 @@ def test_recording_an_external_service_leaves_an_audit_entry(member, staff_user)
 def test_a_service_may_be_known_by_its_family_only(member):
     service = record_external_service(member, actor=None, kind="", family="Lists")
     assert (service.kind, service.family) == ("", "lists")
-    assert AuditEntry.objects.get(action="service.external_recorded").actor_name == "system"
+    assert AuditEntry.objects.get(action="service.external_recorded").actor_name == ""
 
 
 def test_the_family_follows_from_the_kind_when_omitted(member):

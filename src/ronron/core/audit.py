@@ -54,7 +54,7 @@ def record(
     return AuditEntry.objects.create(
         action=action,
         actor=user,
-        actor_name=user.get_username() if user is not None else "system",
+        actor_name=user.get_username() if user is not None else "",
         object_type=object_type,
         object_id=str(obj.pk) if obj is not None and obj.pk is not None else "",
         object_repr=object_repr[:255],

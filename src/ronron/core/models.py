@@ -20,6 +20,7 @@ class AuditEntry(models.Model):
         related_name="+",
     )
     # The actor's name is kept as text too: the account may be deleted, the history stays.
+    # Empty when Ronron acted on its own.
     actor_name = models.CharField(_("actor name"), max_length=150, blank=True)
     object_type = models.CharField(_("object type"), max_length=100)
     object_id = models.CharField(_("object id"), max_length=64, blank=True)
@@ -38,6 +39,11 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_repr}"
+
+    @property
+    def actor_label(self) -> str:
+        """Who did it, for people: an account name, or Ronron itself (demo, imports by CLI)."""
+        return self.actor_name or str(_("Ronron (automatic)"))
 
     def changes(self) -> list[tuple[str, object, object]]:
         """The fields that differ between before and after, as (field, old, new)."""

@@ -345,7 +345,7 @@ def _write(plans: list[_Planned], *, actor: Any, report: ImportReport) -> None:
     )
 
     user = actor if getattr(actor, "is_authenticated", False) else None
-    actor_name = user.get_username() if user is not None else "system"
+    actor_name = user.get_username() if user is not None else ""
     entries = []
     for p in [*new, *changed]:
         after = dict(p.after, id=p.member.pk) if p.is_new else p.after
