@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -26,6 +27,12 @@ DEFAULTS: dict[str, Any] = {
     "data_dir": "./var",
     "database_url": "",
     "secret_key": "",
+    # Encrypts credentials at rest (service passwords, SSH keys). Empty: generated once and kept
+    # in data_dir/credentials_key; several keys, comma-separated, the first one encrypting,
+    # allow a rotation.
+    "credentials_key": "",
+    # How long the archive of a removed service is kept before it may be deleted.
+    "archive_retention_days": 365,
     "debug": False,
     "allowed_hosts": ["127.0.0.1", "localhost", "[::1]"],
     "csrf_trusted_origins": [],
@@ -151,16 +158,18 @@ class Config:
     time_zone: str
     hoster_name: str
     dues: DuesCalendar
+    credentials_keys: list[str]
+    archive_retention_days: int
     email: dict[str, Any] = field(default_factory=dict)
 
 
-def _secret_key(data_dir: Path) -> str:
-    """Read the generated secret key, or create it (mode 0600) the first time."""
-    path = data_dir / "secret_key"
+def _generated_key(data_dir: Path, name: str, make: Callable[[], str]) -> str:
+    """Read a generated key from the data directory, or create it (mode 0600) the first time."""
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(50)
+    key = make()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")
@@ -202,7 +211,8 @@ def load(environ: dict[str, str] | None = None) -> Config:
     return Config(
         data_dir=data_dir,
         database_url=values["database_url"],
-        secret_key=values["secret_key"] or _secret_key(data_dir),
+        secret_key=values["secret_key"]
+        or _generated_key(data_dir, "secret_key", lambda: secrets.token_urlsafe(50)),
         debug=bool(values["debug"]),
         allowed_hosts=list(values["allowed_hosts"]),
         csrf_trusted_origins=list(values["csrf_trusted_origins"]),
@@ -211,4 +221,24 @@ def load(environ: dict[str, str] | None = None) -> Config:
         hoster_name=values["hoster_name"],
         dues=calendar,
         email=dict(values["email"]),
+        credentials_keys=_credentials_keys(values["credentials_key"], data_dir),
+        archive_retention_days=int(values["archive_retention_days"]),
     )
+
+
+def _credentials_keys(value: str, data_dir: Path) -> list[str]:
+    from cryptography.fernet import Fernet
+
+    keys = [k.strip() for k in value.split(",") if k.strip()] if value else []
+    if not keys:
+        keys = [_generated_key(data_dir, "credentials_key", lambda: Fernet.generate_key().decode())]
+    for key in keys:
+        try:
+            Fernet(key)
+        except ValueError as exc:
+            raise ConfigError(
+                "credentials_key: each key must be 32 url-safe base64-encoded bytes "
+                "(make one with: python3 -c 'from cryptography.fernet import Fernet; "
+                "print(Fernet.generate_key().decode())')"
+            ) from exc
+    return keys

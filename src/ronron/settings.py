@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "ronron.jobs",
     "ronron.members",
     "ronron.services",
+    "ronron.fleet",
+    "ronron.reconcile",
     "ronron.api",
 ]
 

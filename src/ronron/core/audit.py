@@ -29,6 +29,10 @@ def snapshot(obj: models.Model, exclude: tuple[str, ...] = ()) -> dict[str, Any]
     for field in obj._meta.concrete_fields:
         if field.name in exclude or field.name in {"id", "created_at", "updated_at"}:
             continue
+        if getattr(field, "encrypted", False):
+            # Secrets never reach the audit log; only whether one is set.
+            data[field.name] = "<set>" if getattr(obj, field.attname) else None
+            continue
         data[field.name] = _json_value(getattr(obj, field.attname))
     return data
 

@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from ronron.core.crypto import EncryptedJSONField
 from ronron.core.validators import reject_control_characters
 from ronron.members.models import Member
 from ronron.services.kinds import FAMILIES, KIND_LABELS
@@ -28,6 +29,46 @@ class Service(models.Model):
     name = models.CharField(
         _("name"), max_length=200, blank=True, validators=[reject_control_characters]
     )
+
+    # What follows concerns managed services: the truth the reconciler makes real.
+    class Wanted(models.TextChoices):
+        PRESENT = "present", _("Present")
+        SUSPENDED = "suspended", _("Suspended")
+        ABSENT = "absent", _("Removed")
+
+    class Observed(models.TextChoices):
+        UNKNOWN = "unknown", _("Not observed yet")
+        ABSENT = "absent", _("Absent")
+        PARTIAL = "partial", _("Partly made")
+        PRESENT = "present", _("Running")
+        SUSPENDED = "suspended", _("Suspended")
+
+    server = models.ForeignKey(
+        "fleet.Server",
+        verbose_name=_("server"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="services",
+    )
+    # The name of the service on its server: system user site-<slug>, database, pool, files.
+    slug = models.CharField(_("system name"), max_length=24, blank=True)
+    # The main domain name, in its IDNA (ASCII) form; aliases live in the spec.
+    domain = models.CharField(_("domain"), max_length=253, blank=True, db_index=True)
+    spec = models.JSONField(_("settings"), default=dict, blank=True)
+    wanted_state = models.CharField(
+        _("wanted state"), max_length=20, choices=Wanted.choices, default=Wanted.PRESENT
+    )
+    observed_state = models.CharField(
+        _("observed state"), max_length=20, choices=Observed.choices, default=Observed.UNKNOWN
+    )
+    observed = models.JSONField(_("observation"), default=dict, blank=True)
+    observed_at = models.DateTimeField(_("observed on"), null=True, blank=True)
+    # Credentials Ronron created for the member (admin password, database password…).
+    credentials = EncryptedJSONField(_("credentials"), null=True, blank=True)
+    # Set once the service is removed for good (the row stays for the history and the archive).
+    removed_at = models.DateTimeField(_("removed on"), null=True, blank=True)
+    archive_path = models.CharField(_("archive"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -35,6 +76,18 @@ class Service(models.Model):
         ordering = ["member", "family", "kind"]
         verbose_name = _("service")
         verbose_name_plural = _("services")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["server", "slug"],
+                condition=models.Q(managed=True, removed_at__isnull=True),
+                name="service_unique_slug_per_server",
+            ),
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(managed=True, removed_at__isnull=True) & ~models.Q(domain=""),
+                name="service_unique_live_domain",
+            ),
+        ]
 
     def __str__(self) -> str:
         label = self.get_kind_display() if self.kind else self.get_family_display()

@@ -1,0 +1,14 @@
+"""Drivers, one module per kind, registered on import (see base.py for the contract)."""
+
+from importlib import import_module
+
+DRIVER_MODULES = ["ronron.drivers.static", "ronron.drivers.wordpress"]
+
+
+def load_all() -> None:
+    for name in DRIVER_MODULES:
+        try:
+            import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise

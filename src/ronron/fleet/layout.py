@@ -1,0 +1,50 @@
+"""Where things live on a server. Debian 12's defaults, overridable per server
+(``Server.layout``): the test suite runs nginx, PHP-FPM and MariaDB from temporary directories."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Layout:
+    # Sites: one directory per service, <sites_root>/<slug>/{htdocs,wp-content,tmp,log}
+    sites_root: str = "/srv/ronron/sites"
+    # nginx: one server block per service, named ronron-<slug>.conf
+    nginx_sites_dir: str = "/etc/nginx/sites-enabled"
+    nginx_reload: tuple[str, ...] = ("nginx", "-s", "reload")
+    nginx_test: tuple[str, ...] = ("nginx", "-t", "-q")
+    nginx_user: str = "www-data"
+    http_port: int = 80
+    https_port: int = 443
+    listen_address: str = ""  # "" = every address; tests use 127.0.0.1
+    # PHP-FPM: one pool per PHP service, named ronron-<slug>.conf; sockets in run_dir
+    php_fpm_pool_dir: str = "/etc/php/8.2/fpm/pool.d"
+    php_fpm_reload: tuple[str, ...] = ("systemctl", "reload", "php8.2-fpm")
+    php_fpm_test: tuple[str, ...] = ("php-fpm8.2", "-t")
+    run_dir: str = "/run/ronron"
+    # MariaDB: administrative client (as root through the unix socket)
+    mysql: tuple[str, ...] = ("mysql",)
+    mysqldump: tuple[str, ...] = ("mysqldump",)
+    # Debian's shared WordPress core and its per-host configuration files
+    wordpress_core: str = "/usr/share/wordpress"
+    wordpress_config_dir: str = "/etc/wordpress"
+    php_cli: tuple[str, ...] = ("php",)
+    # TLS certificates: <certs_dir>/<slug>/{fullchain.pem,privkey.pem}
+    certs_dir: str = "/etc/ronron/certs"
+    # The "service suspendu" page and ACME challenges
+    suspended_root: str = "/srv/ronron/suspended"
+    acme_root: str = "/srv/ronron/acme"
+
+    @classmethod
+    def from_overrides(cls, overrides: dict[str, Any]) -> Layout:
+        known = {f.name: f for f in fields(cls)}
+        unknown = set(overrides) - set(known)
+        if unknown:
+            raise ValueError(f"unknown layout keys: {', '.join(sorted(unknown))}")
+        values: dict[str, Any] = {
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in overrides.items()
+        }
+        return cls(**values)
