@@ -6,5 +6,7 @@ urlpatterns = [
     path("members/import/", include("ronron.members.urls_import")),
     path("members/", include("ronron.members.urls")),
     path("jobs/", include("ronron.jobs.urls")),
+    path("servers/", include("ronron.fleet.urls")),
+    path("plan/", include("ronron.reconcile.urls")),
     path("api/", include("ronron.api.urls")),
 ]
