@@ -3,7 +3,15 @@ from pathlib import Path
 import pytest
 
 # `serve_env` and the served-process helpers, for tests that run a real `ronron serve`.
-pytest_plugins = ["tests.serving"]
+# The real servers the tests start on loopback (session-scoped, started on first use).
+pytest_plugins = [
+    "tests.serving",
+    "tests.stack.nginx",
+    "tests.stack.phpfpm",
+    "tests.stack.mariadb",
+    "tests.stack.sshd",
+    "tests.drivers.wpstack",
+]
 
 
 @pytest.fixture(autouse=True)

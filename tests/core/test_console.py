@@ -14,7 +14,7 @@ from ronron.core.models import AuditEntry
 from ronron.core.views import PENDING_KEY
 from ronron.jobs.models import Job
 from ronron.members import actions
-from ronron.members.models import Theme
+from ronron.members.models import Member, Theme
 from tests.core.helpers import foreign_urls, make_member
 
 PASSWORD = "un-mot-de-passe-solide"
@@ -311,3 +311,22 @@ def test_the_login_page_needs_no_account(client):
     response = client.get(reverse("core:login"))
     assert response.status_code == 200
     assert get_user_model().objects.count() == 0
+
+
+def test_the_api_asks_for_the_second_factor_too(client, staff_user, settings):
+    """A session past the password but not the code opens neither the console nor the API."""
+    settings.OTP_TOTP_THROTTLE_FACTOR = 0
+    device = TOTPDevice.objects.create(user=staff_user, name="default", confirmed=True)
+    login(client)
+    members = reverse("api:member-list")
+    assert client.get(members).status_code == 403
+    created = client.post(
+        members,
+        {"number": "A9999", "kind": "association", "name": "Intrus"},
+        content_type="application/json",
+    )
+    assert created.status_code == 403
+    assert not Member.objects.filter(number="A9999").exists()
+
+    client.post(reverse("core:otp_verify"), {"token": code_for(device)})
+    assert client.get(members).status_code == 200

@@ -7,10 +7,12 @@ one over SSH.
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
 import re
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -102,14 +104,25 @@ class LocalHost:
         args = check_argv(argv)
         data = input.encode() if isinstance(input, str) else input
         try:
-            # An argument list, never a shell.
-            completed = subprocess.run(
-                args, input=data, capture_output=True, timeout=timeout, check=False
+            # An argument list, never a shell; a session of its own, so that a timeout stops
+            # the command's children too (a reload that forks, a dump piped elsewhere).
+            process = subprocess.Popen(
+                args,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=True,
             )
         except FileNotFoundError as exc:
             raise HostError(f"{args[0]}: command not found on {self.name}") from exc
+        try:
+            stdout, stderr = process.communicate(data, timeout=timeout)
         except subprocess.TimeoutExpired as exc:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
             raise HostError(f"{args[0]}: no answer after {timeout:.0f} s on {self.name}") from exc
+        completed = subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
         result = Result(
             args,
             completed.returncode,

@@ -27,6 +27,8 @@ class Layout:
     # MariaDB: administrative client (as root through the unix socket)
     mysql: tuple[str, ...] = ("mysql",)
     mysqldump: tuple[str, ...] = ("mysqldump",)
+    # Where PHP sites reach the server (WordPress's DB_HOST is localhost:<this socket>)
+    mysql_socket: str = "/run/mysqld/mysqld.sock"
     # Debian's shared WordPress core and its per-host configuration files
     wordpress_core: str = "/usr/share/wordpress"
     wordpress_config_dir: str = "/etc/wordpress"

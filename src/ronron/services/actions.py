@@ -153,13 +153,7 @@ def request_service(
             raise ValidationError({"slug": _("A system name has at most 24 characters.")})
     else:
         slug = _free_slug(server, _slug_base(domain, member))
-    if (
-        domain
-        and Service.objects.filter(managed=True, removed_at__isnull=True, domain=domain).exists()
-    ):
-        raise ValidationError(
-            {"domain": _("Another service already uses %(domain)s.") % {"domain": domain}}
-        )
+    _check_names_are_free(domain, clean_spec.get("aliases", []))
     service = Service(
         member=member,
         kind=kind,
@@ -181,6 +175,30 @@ def request_service(
         after=audit.snapshot(service),
     )
     return service
+
+
+def _check_names_are_free(domain: str, aliases: list[str], *, exclude: int | None = None) -> None:
+    """A name (domain or alias) is served by one live service only, and not twice by it."""
+    if domain and domain in aliases:
+        raise ValidationError(
+            {"spec": _("The alias %(name)s is already the main domain.") % {"name": domain}}
+        )
+    live = Service.objects.filter(managed=True, removed_at__isnull=True)
+    if exclude is not None:
+        live = live.exclude(pk=exclude)
+    taken: set[str] = set()
+    for other_domain, spec in live.exclude(domain="").values_list("domain", "spec"):
+        taken.add(other_domain)
+        taken.update((spec or {}).get("aliases", []))
+    if domain in taken:
+        raise ValidationError(
+            {"domain": _("Another service already uses %(domain)s.") % {"domain": domain}}
+        )
+    clashing = sorted(set(aliases) & taken)
+    if clashing:
+        raise ValidationError(
+            {"spec": _("Another service already uses %(domain)s.") % {"domain": clashing[0]}}
+        )
 
 
 def _set_wanted(
@@ -249,6 +267,7 @@ def update_service_spec(service: Service, *, actor: Any, spec: dict[str, Any]) -
 
     locked = Service.objects.select_for_update().get(pk=service.pk)
     clean = driver_for(locked.kind).validate_spec(dict(spec))
+    _check_names_are_free(locked.domain, clean.get("aliases", []), exclude=locked.pk)
     before = audit.snapshot(locked)
     locked.spec = clean
     locked.full_clean()

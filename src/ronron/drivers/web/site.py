@@ -6,7 +6,7 @@ The static and WordPress drivers build a ``Site`` from a service and hand it to 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ronron.fleet.layout import Layout
 
@@ -27,6 +27,27 @@ class Limits:
     php_upload_max_mb: int = 64
 
 
+# Allowed range of each limit a service may override in its spec ("limits": {...}).
+LIMIT_RANGES: dict[str, tuple[int, int]] = {
+    "requests_per_second": (1, 1000),
+    "burst": (0, 5000),
+    "connections_per_client": (1, 1000),
+    "client_max_body_mb": (1, 2048),
+    "php_workers": (1, 50),
+    "php_memory_limit_mb": (32, 2048),
+    "php_request_timeout_s": (5, 600),
+    "php_upload_max_mb": (1, 2048),
+}
+NGINX_LIMITS = ("requests_per_second", "burst", "connections_per_client", "client_max_body_mb")
+
+
+def limits_from_spec(spec: dict[str, object]) -> Limits:
+    """The site's limits: defaults, then the overrides of a spec already validated."""
+    overrides = spec.get("limits") or {}
+    assert isinstance(overrides, dict)
+    return replace(Limits(), **{k: int(v) for k, v in overrides.items() if k in LIMIT_RANGES})
+
+
 @dataclass(frozen=True)
 class Site:
     slug: str  # validated: [a-z0-9-], ≤ 24 characters
@@ -36,6 +57,11 @@ class Site:
     limits: Limits = field(default_factory=Limits)
     suspended: bool = False
     tls: bool = False  # a certificate exists for it: serve HTTPS and redirect HTTP
+    # Served files, when not <root>/htdocs (WordPress: Debian's shared core).
+    document_root: str = ""
+    # nginx ``location`` blocks written by a driver (never from user input), added to the
+    # server block as they are: WordPress serves its per-site wp-content through one.
+    extra_locations: tuple[str, ...] = ()
 
     @property
     def user(self) -> str:
@@ -47,6 +73,9 @@ class Site:
 
     def htdocs(self, layout: Layout) -> str:
         return f"{self.root(layout)}/htdocs"
+
+    def served_root(self, layout: Layout) -> str:
+        return self.document_root or self.htdocs(layout)
 
     def php_socket(self, layout: Layout) -> str:
         return f"{layout.run_dir}/php-{self.slug}.sock"
