@@ -7,6 +7,7 @@ import pytest
 pytest_plugins = [
     "tests.serving",
     "tests.stack.nginx",
+    "tests.stack.pebble",
     "tests.stack.phpfpm",
     "tests.stack.mariadb",
     "tests.stack.sshd",

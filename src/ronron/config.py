@@ -33,6 +33,11 @@ DEFAULTS: dict[str, Any] = {
     "credentials_key": "",
     # How long the archive of a removed service is kept before it may be deleted.
     "archive_retention_days": 365,
+    # TLS certificates through ACME (HTTP-01). An empty directory turns certificates off.
+    # acme_ca_bundle: a CA file to trust for the ACME server itself ("" = the system's).
+    "acme_directory": "https://acme-v02.api.letsencrypt.org/directory",
+    "acme_email": "",
+    "acme_ca_bundle": "",
     "debug": False,
     "allowed_hosts": ["127.0.0.1", "localhost", "[::1]"],
     "csrf_trusted_origins": [],
@@ -78,21 +83,60 @@ def _coerce(value: str, default: Any, key: str) -> Any:
         except ValueError as exc:
             raise ConfigError(f"{key}: expected a whole number, got {value!r}") from exc
     if isinstance(default, list):
-        return [item.strip() for item in value.split(",") if item.strip()]
+        return [_check_text(item.strip(), key) for item in value.split(",") if item.strip()]
+    return _check_text(value, key)
+
+
+# Kept as strings (exact decimals) but may be written as TOML numbers.
+_AMOUNTS = {"dues.amount_association", "dues.amount_individual"}
+_FORBIDDEN_CHARACTERS = ("\r", "\n", "\x00")
+
+
+def _check_text(value: str, key: str) -> str:
+    if any(char in value for char in _FORBIDDEN_CHARACTERS):
+        raise ConfigError(f"{key}: line breaks and NUL characters are not allowed")
     return value
+
+
+def _check_type(value: Any, default: Any, key: str) -> Any:
+    """Check a value read from the TOML file against the type of the default it replaces.
+
+    TOML has real booleans, integers and arrays: a quoted "false" or a bare string where a
+    list is expected is a mistake we name rather than guess at.
+    """
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true or false (without quotes), got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected a whole number (without quotes), got {value!r}")
+        return value
+    if isinstance(default, list):
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ConfigError(
+                f'{key}: expected a list of strings such as ["a", "b"], got {value!r}'
+            )
+        return [_check_text(item, key) for item in value]
+    if not isinstance(value, str):
+        raise ConfigError(f"{key}: expected a string (in quotes), got {value!r}")
+    return _check_text(value, key)
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any], where: str) -> dict[str, Any]:
     merged = dict(base)
     for key, value in override.items():
+        name = f"{where}.{key}" if where else key
         if key not in base:
-            raise ConfigError(f"{where}: unknown key {key!r}")
+            raise ConfigError(f"{name}: unknown key")
         if isinstance(base[key], dict):
             if not isinstance(value, dict):
-                raise ConfigError(f"{where}: {key!r} must be a table")
-            merged[key] = _merge(base[key], value, f"{where}.{key}")
+                raise ConfigError(f"{name}: must be a table ([{name}])")
+            merged[key] = _merge(base[key], value, name)
+        elif name in _AMOUNTS and isinstance(value, int | float) and not isinstance(value, bool):
+            merged[key] = str(value)
         else:
-            merged[key] = value
+            merged[key] = _check_type(value, base[key], name)
     return merged
 
 
@@ -101,15 +145,17 @@ def _from_environment(base: dict[str, Any], environ: dict[str, str]) -> dict[str
     for key, default in base.items():
         if isinstance(default, dict):
             section = dict(default)
-            for sub, sub_default in default.items():
+            for sub in default:
                 name = f"RONRON_{key}_{sub}".upper()
                 if name in environ:
-                    section[sub] = _coerce(environ[name], sub_default, name)
+                    # Coerced to the type of the built-in default: the file's value has already
+                    # been checked against it, and is what the variable replaces.
+                    section[sub] = _coerce(environ[name], DEFAULTS[key][sub], name)
             merged[key] = section
         else:
             name = f"RONRON_{key}".upper()
             if name in environ:
-                merged[key] = _coerce(environ[name], default, name)
+                merged[key] = _coerce(environ[name], DEFAULTS[key], name)
     return merged
 
 
@@ -133,11 +179,18 @@ class DuesCalendar:
     amount_association: Decimal = Decimal("30.00")
     amount_individual: Decimal = Decimal("10.00")
 
+    def calls_previous_year(self) -> bool:
+        """Whether the dues of year Y are called in Y-1.
+
+        The rule: a call whose month-day comes after the cut-off's belongs to the next cycle,
+        so it is sent in Y-1 (Le PIC: 1 December of Y-1 for cut-off on 1 September of Y);
+        otherwise it is sent in Y itself, and must then come before the reminder (``load``
+        refuses a calendar where it does not).
+        """
+        return self.call > self.cutoff
+
     def call_date(self, year: int) -> date:
-        # The call goes out in the year before the one it is for, when its month is late in
-        # the year (Le PIC: 1 December of Y-1); a call in January–June is in Y itself.
-        call_year = year - 1 if self.call[0] > self.reminder[0] else year
-        return date(call_year, *self.call)
+        return date(year - 1 if self.calls_previous_year() else year, *self.call)
 
     def reminder_date(self, year: int) -> date:
         return date(year, *self.reminder)
@@ -146,11 +199,21 @@ class DuesCalendar:
         return date(year, *self.cutoff)
 
 
+class EmailSettings(dict[str, Any]):
+    """The ``[email]`` table; its repr hides the SMTP password (Django's debug page shows it)."""
+
+    def __repr__(self) -> str:
+        shown = {k: ("********" if k == "password" and v else v) for k, v in self.items()}
+        return f"EmailSettings({shown!r})"
+
+
+# Secrets are left out of the repr: settings.RONRON appears on Django's debug page.
 @dataclass(frozen=True)
 class Config:
     data_dir: Path
-    database_url: str
-    secret_key: str
+    # May hold a database password (postgres://user:password@host/db).
+    database_url: str = field(repr=False)
+    secret_key: str = field(repr=False)
     debug: bool
     allowed_hosts: list[str]
     csrf_trusted_origins: list[str]
@@ -158,9 +221,12 @@ class Config:
     time_zone: str
     hoster_name: str
     dues: DuesCalendar
-    credentials_keys: list[str]
-    archive_retention_days: int
-    email: dict[str, Any] = field(default_factory=dict)
+    credentials_keys: list[str] = field(repr=False)
+    archive_retention_days: int = 365
+    email: dict[str, Any] = field(default_factory=EmailSettings)
+    acme_directory: str = ""
+    acme_email: str = ""
+    acme_ca_bundle: str = ""
 
 
 def _generated_key(data_dir: Path, name: str, make: Callable[[], str]) -> str:
@@ -188,23 +254,20 @@ def load(environ: dict[str, str] | None = None) -> Config:
             raise ConfigError(f"RONRON_CONFIG: cannot read {config_path}: {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"RONRON_CONFIG: {config_path} is not valid TOML: {exc}") from exc
-        values = _merge(values, from_file, config_path)
+        try:
+            values = _merge(values, from_file, "")
+        except ConfigError as exc:
+            raise ConfigError(f"{config_path}: {exc}") from exc
     values = _from_environment(values, env)
 
     data_dir = Path(values["data_dir"]).expanduser().resolve()
-    dues = values["dues"]
-    try:
-        calendar = DuesCalendar(
-            call=_month_day(dues["call"], "dues.call"),
-            reminder=_month_day(dues["reminder"], "dues.reminder"),
-            cutoff=_month_day(dues["cutoff"], "dues.cutoff"),
-            amount_association=Decimal(str(dues["amount_association"])),
-            amount_individual=Decimal(str(dues["amount_individual"])),
+    calendar = _dues_calendar(values["dues"])
+    if values["archive_retention_days"] < 0:
+        raise ConfigError("archive_retention_days: must be 0 or more")
+    if not 1 <= values["email"]["port"] <= 65535:
+        raise ConfigError(
+            f"email.port: expected a port number from 1 to 65535, got {values['email']['port']}"
         )
-    except ArithmeticError as exc:
-        raise ConfigError("dues: amounts must be decimal numbers such as 30.00") from exc
-    if not calendar.reminder <= calendar.cutoff:
-        raise ConfigError("dues: the reminder must come before the cut-off")
     if values["language"] not in {"fr", "en"}:
         raise ConfigError("language: expected 'fr' or 'en'")
 
@@ -213,17 +276,58 @@ def load(environ: dict[str, str] | None = None) -> Config:
         database_url=values["database_url"],
         secret_key=values["secret_key"]
         or _generated_key(data_dir, "secret_key", lambda: secrets.token_urlsafe(50)),
-        debug=bool(values["debug"]),
+        debug=values["debug"],
         allowed_hosts=list(values["allowed_hosts"]),
         csrf_trusted_origins=list(values["csrf_trusted_origins"]),
         language=values["language"],
         time_zone=values["time_zone"],
         hoster_name=values["hoster_name"],
         dues=calendar,
-        email=dict(values["email"]),
+        email=EmailSettings(values["email"]),
         credentials_keys=_credentials_keys(values["credentials_key"], data_dir),
-        archive_retention_days=int(values["archive_retention_days"]),
+        archive_retention_days=values["archive_retention_days"],
+        **_acme(values),
     )
+
+
+def _acme(values: dict[str, Any]) -> dict[str, str]:
+    directory, email = values["acme_directory"].strip(), values["acme_email"].strip()
+    bundle = values["acme_ca_bundle"].strip()
+    if directory and not directory.startswith("https://"):
+        raise ConfigError(f"acme_directory: expected an https:// address, got {directory!r}")
+    if email and (email.count("@") != 1 or any(c.isspace() for c in email)):
+        raise ConfigError(f"acme_email: expected an email address, got {email!r}")
+    if bundle and not bundle.startswith("/"):
+        raise ConfigError(f"acme_ca_bundle: expected an absolute path, got {bundle!r}")
+    return {"acme_directory": directory, "acme_email": email, "acme_ca_bundle": bundle}
+
+
+def _amount(value: str, key: str) -> Decimal:
+    try:
+        amount = Decimal(value)
+    except ArithmeticError as exc:
+        raise ConfigError(f"{key}: expected a decimal number such as 30.00, got {value!r}") from exc
+    if not amount.is_finite() or amount < 0:
+        raise ConfigError(f"{key}: expected an amount of 0 or more, got {value!r}")
+    return amount
+
+
+def _dues_calendar(dues: dict[str, Any]) -> DuesCalendar:
+    calendar = DuesCalendar(
+        call=_month_day(dues["call"], "dues.call"),
+        reminder=_month_day(dues["reminder"], "dues.reminder"),
+        cutoff=_month_day(dues["cutoff"], "dues.cutoff"),
+        amount_association=_amount(dues["amount_association"], "dues.amount_association"),
+        amount_individual=_amount(dues["amount_individual"], "dues.amount_individual"),
+    )
+    if not calendar.reminder <= calendar.cutoff:
+        raise ConfigError("dues.reminder: the reminder must come before the cut-off")
+    if not calendar.calls_previous_year() and not calendar.call < calendar.reminder:
+        raise ConfigError(
+            "dues.call: the call must come before the reminder — either before it in the same "
+            "year, or after the cut-off (it is then sent the year before)"
+        )
+    return calendar
 
 
 def _credentials_keys(value: str, data_dir: Path) -> list[str]:

@@ -7,6 +7,7 @@ urlpatterns = [
     path("members/", include("ronron.members.urls")),
     path("jobs/", include("ronron.jobs.urls")),
     path("servers/", include("ronron.fleet.urls")),
+    path("services/", include("ronron.services.urls")),
     path("plan/", include("ronron.reconcile.urls")),
     path("api/", include("ronron.api.urls")),
 ]

@@ -267,7 +267,7 @@ VALID = {"number": "A0400", "kind": "association", "name": "Un nom"}
         ({"themes": ["nope"]}, "themes"),
         ({"number": "A 0400"}, "number"),
         ({"kind": "company"}, "kind"),
-        ({"joined_on": "2024-01-01", "left_on": "2023-01-01"}, "non_field_errors"),
+        ({"joined_on": "2024-01-01", "left_on": "2023-01-01"}, "left_on"),
     ],
 )
 def test_member_validation_errors_name_the_field(api, themes, changes, field):

@@ -148,8 +148,25 @@ def test_serve_runs_web_and_worker_and_shows_the_password_once(
         assert len(password) >= 20
         assert f"http://127.0.0.1:{served.port}/" in served.output
 
+        # A second Ronron on the same data directory refuses to start (its worker would take
+        # the first one's running jobs for interrupted ones).
+        second = subprocess.run(
+            [sys.executable, "-m", "ronron", "serve", "--bind", "127.0.0.1:1"],
+            env=serve_env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert second.returncode != 0
+        # The message names the data directory, in whatever language it is written.
+        assert serve_env["RONRON_DATA_DIR"] in second.stderr
+
         children = served.children()
         assert set(children) == {"web", "worker"}, served.output
+        # A member file's preview is checked during the request: gunicorn allows it 120 s.
+        web_args = Path(f"/proc/{children['web']}/cmdline").read_bytes().split(b"\0")
+        assert web_args[web_args.index(b"--timeout") + 1] == b"120", web_args
 
         # The printed password opens the admin account of this installation.
         check = _ronron(

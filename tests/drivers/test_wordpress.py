@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 
 from ronron.drivers.base import driver_for
 from ronron.drivers.web.site import Site
-from ronron.drivers.wordpress import admin_credentials, config_path
+from ronron.drivers.wordpress import config_path
+from ronron.drivers.wordpress_admin import admin_credentials
 from ronron.fleet.hosts import host_for
 from ronron.services import actions
 from ronron.services.models import Service

@@ -64,7 +64,7 @@ def crash_env(migrated: dict[str, str], tmp_path: Path) -> Iterator[dict[str, st
     data = tmp_path / "data"
     shutil.copytree(migrated["data"], data)
     if "template" not in migrated:
-        yield clean_env(data, PYTHONPATH=str(REPO_ROOT))
+        yield clean_env(data, PYTHONPATH=str(REPO_ROOT), RONRON_LANGUAGE="en")
         return
     import psycopg
     from psycopg import sql
@@ -78,7 +78,12 @@ def crash_env(migrated: dict[str, str], tmp_path: Path) -> Iterator[dict[str, st
         )
     base = migrated["url"].rpartition("/")[0]
     try:
-        yield clean_env(data, PYTHONPATH=str(REPO_ROOT), RONRON_DATABASE_URL=f"{base}/{name}")
+        yield clean_env(
+            data,
+            PYTHONPATH=str(REPO_ROOT),
+            RONRON_DATABASE_URL=f"{base}/{name}",
+            RONRON_LANGUAGE="en",  # messages are asserted in English, as in the whole suite
+        )
     finally:
         with psycopg.connect(migrated["url"], autocommit=True) as conn:
             conn.execute(

@@ -49,6 +49,8 @@ class NginxStack:
             "nginx_test": ["nginx", "-t", "-q", "-c", conf],
             "http_port": self.port,
             "https_port": self.https_port,
+            # No certificate authority by default: the TLS tests turn ACME on (pebble).
+            "acme": False,
             "listen_address": "127.0.0.1",
             "sites_root": str(self.base / "srv" / "sites"),
             "suspended_root": str(self.base / "srv" / "suspended"),

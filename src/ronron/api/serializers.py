@@ -6,7 +6,6 @@ actions with the requesting user as actor, so the API audits exactly like the we
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -21,8 +20,6 @@ from ronron.services.models import Service
 
 # A member's year lives in dates (call, reminder, cut-off): Python dates stop at 9999.
 MAX_YEAR = 9999
-
-_FRENCH_POSTAL_CODE = re.compile(r"^\d{5}$")
 
 
 def _actor(serializer: serializers.BaseSerializer) -> Any:
@@ -88,19 +85,6 @@ class MemberSerializer(serializers.ModelSerializer):
         # The status moves only through the lifecycle endpoints (approve, admit, leave…);
         # on creation it follows the dates given.
         read_only_fields = ["departement", "region", "status", "created_at", "updated_at"]
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        country = attrs.get("country", getattr(self.instance, "country", "FR")) or "FR"
-        postal_code = attrs.get("postal_code")
-        if postal_code and country.strip().upper() == "FR":
-            compact = postal_code.replace(" ", "")
-            if not _FRENCH_POSTAL_CODE.fullmatch(compact):
-                raise serializers.ValidationError(
-                    {"postal_code": _("A French postal code has five digits, for example 31000.")},
-                    code="invalid_postal_code",
-                )
-            attrs["postal_code"] = compact
-        return attrs
 
     def create(self, validated_data: dict[str, Any]) -> Member:
         themes = validated_data.pop("themes", None)

@@ -12,6 +12,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, Prefetch, Q, QuerySet
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -24,7 +25,6 @@ from rest_framework.decorators import (
 )
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.fields import get_error_detail
-from rest_framework.generics import get_object_or_404
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -81,6 +81,9 @@ class ActionErrorsMixin:
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, DjangoValidationError):
             exc = as_api_error(exc, self.unique_field)
+        elif isinstance(exc, Http404):
+            # Django's text ("No Contact matches the given query.") is English-only.
+            exc = NotFound()
         return super().handle_exception(exc)  # type: ignore[misc]
 
 
@@ -95,10 +98,23 @@ def _scoped(view: Any, queryset: QuerySet[Any], member_path: str) -> QuerySet[An
     return scope(queryset, view.request.user, member_path=member_path)
 
 
+def _find_member(members: QuerySet[Member], number: str) -> Member:
+    """The member with this number, whatever its case, or a 404 that names the number."""
+    # Numbers are stored in upper case since they are normalised; a number written before
+    # that may still be in lower case, so the exact spelling is tried first.
+    member = (
+        members.filter(number=number).first()
+        or members.filter(number=actions.normalize_number(number)).first()
+    )
+    if member is None:
+        raise NotFound(_("There is no member with the number %(number)s.") % {"number": number})
+    return member
+
+
 def _member(view: Any) -> Member:
     """The member named in the URL of a nested route, or 404."""
     members = scope(Member.objects.all(), view.request.user, member_path="")
-    return get_object_or_404(members, number=view.kwargs["number"])
+    return _find_member(members, view.kwargs["number"])
 
 
 NUMBER = OpenApiParameter(
@@ -153,6 +169,11 @@ class MemberViewSet(
                 Q(number__icontains=text) | Q(name__icontains=text) | Q(city__icontains=text)
             )
         return members
+
+    def get_object(self) -> Member:
+        member = _find_member(self.get_queryset(), self.kwargs["number"])
+        self.check_object_permissions(self.request, member)
+        return member
 
     def _transition(
         self, request: Request, serializer_class: type[BaseSerializer], verb: Any, **names: str

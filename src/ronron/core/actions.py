@@ -69,3 +69,24 @@ def remove_totp_device(device: TOTPDevice, *, actor: Any) -> None:
         before=_device_state(device),
     )
     device.delete()
+
+
+@transaction.atomic
+def reset_second_factor(user: Any, *, actor: Any) -> int:
+    """Turn two-step login off for ``user`` (a lost phone): remove every TOTP device.
+
+    Returns how many devices were removed; nothing is recorded when there was none. The user
+    sets a new app up at the next login.
+    """
+    devices = list(TOTPDevice.objects.select_for_update().filter(user=user).order_by("pk"))
+    if not devices:
+        return 0
+    audit.record(
+        "account.totp_reset",
+        actor=actor,
+        obj=user,
+        object_repr=user.get_username(),
+        before={"user": user.get_username(), "devices": [_device_state(d) for d in devices]},
+    )
+    TOTPDevice.objects.filter(pk__in=[d.pk for d in devices]).delete()
+    return len(devices)

@@ -1,6 +1,8 @@
 """Static web sites: a system user, a document root the member fills, an nginx server block.
 
-Spec: ``{"aliases": ["www.monasso.fr"], "limits": {"requests_per_second": 50, ...}}``.
+Spec: ``{"aliases": ["www.monasso.fr"], "limits": {"requests_per_second": 50, ...}}``, and
+``"tls": false`` for a site that must stay on plain HTTP (HTTPS through ACME otherwise, see
+``web/tls.py``).
 Suspended: every request answers 503 with the shared French « service suspendu » page; the
 site's files stay as they are. Absent: the site is exported to a verified archive in the data
 directory, then removed; every removal step checks that archive first.
@@ -18,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from ronron.drivers.base import Observation, Orphan, Step, register
-from ronron.drivers.web import archive, nginx, sysuser
+from ronron.drivers.web import archive, nginx, sysuser, tls
 from ronron.drivers.web.nginx import check_path
 from ronron.drivers.web.site import Site, limits_from_spec
 from ronron.drivers.web.spec import validate_aliases, validate_limits
@@ -60,7 +62,7 @@ class StaticDriver:
     def validate_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(spec, dict):
             raise ValidationError(_("The settings of a site are a set of named values."))
-        unknown = set(spec) - {"aliases", "limits"}
+        unknown = set(spec) - {"aliases", "limits", "tls"}
         if unknown:
             raise ValidationError(
                 _("Unknown setting: %(keys)s.")
@@ -74,6 +76,8 @@ class StaticDriver:
         limits = validate_limits(spec.get("limits"))
         if limits:
             clean["limits"] = limits
+        if not tls.validate_tls(spec.get("tls")):
+            clean["tls"] = False
         return clean
 
     def site(self, service: Service, *, tls: bool = False) -> Site:
@@ -97,12 +101,11 @@ class StaticDriver:
         root_exists = host.exists(root)
         htdocs = site.htdocs(layout)
         htdocs_exists = root_exists and host.exists(htdocs)
-        certs = f"{check_path(layout.certs_dir)}/{site.slug}"
-        tls = host.exists(f"{certs}/fullchain.pem") and host.exists(f"{certs}/privkey.pem")
+        tls_parts, tls_facts = tls.observe(host, site, service.spec or {})
         conf = nginx.read_server_block(host, site)
         mode: str | None = None
         if conf is not None:
-            active = replace(site, suspended=False, tls=tls)
+            active = replace(site, suspended=False, tls=tls_parts["tls"])
             if conf == nginx.render_server_block(active, layout):
                 mode = "present"
             elif conf == nginx.render_server_block(replace(active, suspended=True), layout):
@@ -120,9 +123,9 @@ class StaticDriver:
             "nginx-site": mode,
             "reload-pending": nginx.reload_pending(host, site.slug),
             "suspended-page": nginx.suspended_page_ready(host),
-            "tls": tls,
+            **tls_parts,
         }
-        facts: dict[str, Any] = {"tls": tls}
+        facts: dict[str, Any] = dict(tls_facts)
         exported = archive.recorded_export(self._export_key(service))
         if exported:
             facts["archive"] = exported["archive"]
@@ -191,6 +194,8 @@ class StaticDriver:
             )
         if write_nginx or parts.get("reload-pending"):
             step("nginx-reload", _("reload nginx"), lambda host: nginx.reload(host, site.slug))
+        for key, description, run in tls.steps(site, parts, lambda host: site):
+            step(key, description, run)
         return steps
 
     def _removal_plan(
@@ -283,7 +288,7 @@ class StaticDriver:
     def _remove_files(self, host: Host, site: Site) -> str:
         root = check_path(site.root(host.layout))
         host.run(["rm", "-rf", "--one-file-system", root])
-        return f"removed {root}"
+        return f"removed {root}; {tls.remove_certificate(host, site.slug)}"
 
     def _record_removal(self, service: Service, key: str) -> str:
         from ronron.services.actions import record_removal

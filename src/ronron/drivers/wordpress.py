@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from django.utils.translation import gettext as _
 
 from ronron.drivers.base import Observation, Orphan, Step, register
-from ronron.drivers.web import archive, mariadb, nginx, phpfpm, sysuser
+from ronron.drivers.web import archive, mariadb, nginx, phpfpm, sysuser, tls
 from ronron.drivers.web.site import Site, limits_from_spec
+from ronron.drivers.wordpress_admin import INSTALL_PHP
 from ronron.drivers.wordpress_spec import (
     DEFAULT_ADMIN_USER,
     DEFAULT_LANGUAGE,
@@ -52,26 +53,6 @@ CONTENT_DIRS = (
     "log/php",
 )
 
-# Run as the site's user by the PHP command line; everything it needs (the password too)
-# comes on standard input, never on the command line.
-INSTALL_PHP = r"""
-$in = json_decode(stream_get_contents(STDIN), true);
-$_SERVER['HTTP_HOST'] = $in['host'];
-$_SERVER['SERVER_NAME'] = $in['host'];
-$_SERVER['REQUEST_URI'] = '/';
-$_SERVER['REQUEST_METHOD'] = 'GET';
-define('WP_INSTALLING', true);
-function wp_new_blog_notification($blog_title, $blog_url, $user_id, $password) {}
-require $in['core'] . '/wp-load.php';
-require_once ABSPATH . 'wp-admin/includes/upgrade.php';
-if (is_blog_installed()) { echo "installed\n"; exit(0); }
-if ($in['mode'] === 'check') { echo "not-installed\n"; exit(0); }
-wp_install($in['title'], $in['user'], $in['email'], true, '', wp_slash($in['password']),
-           $in['language']);
-wp_cache_flush();
-echo is_blog_installed() ? "installed\n" : "failed\n";
-"""
-
 
 def _php(value: str) -> str:
     """A PHP single-quoted string literal."""
@@ -102,7 +83,7 @@ class WordPressDriver:
 
     # --- what the site is made of ---------------------------------------------------------
 
-    def site(self, service: Service, layout: Layout) -> Site:
+    def site(self, service: Service, layout: Layout, tls: bool = False) -> Site:
         spec = service.spec or {}
         root = f"{layout.sites_root}/{nginx.check_slug(service.slug)}"
         wp_content = nginx.check_path(f"{root}/wp-content")
@@ -113,6 +94,7 @@ class WordPressDriver:
             php=True,
             limits=limits_from_spec(spec),
             suspended=service.wanted_state == "suspended",
+            tls=tls,
             document_root=nginx.check_path(layout.wordpress_core),
             extra_locations=(
                 # The site's own themes, plugins and uploads; PHP is never run from there.
@@ -275,9 +257,14 @@ class WordPressDriver:
         )
         parts["php-pool-file"] = host.exists(site.php_pool_conf(layout))
         parts["php-pool"] = phpfpm.pool_matches(host, site, self._pool(site, layout))
+        tls_parts, tls_facts = tls.observe(host, site, service.spec or {})
+        parts.update(tls_parts)
+        facts.update(tls_facts)
         block = nginx.read_server_block(host, site)
         parts["nginx-site-file"] = block is not None
-        parts["nginx-site"] = block == nginx.render_server_block(site, layout)
+        parts["nginx-site"] = block == nginx.render_server_block(
+            self.site(service, layout, tls=parts["tls"]), layout
+        )
         parts["nginx-reload-pending"] = nginx.reload_pending(host, site.slug)
         parts["suspended-page"] = nginx.suspended_page_ready(host)
         parts["installed"] = bool(
@@ -380,7 +367,9 @@ class WordPressDriver:
                     else _("write the web server configuration of %(domain)s")
                 )
                 % {"domain": service.domain},
-                lambda host: nginx.write_server_block(host, self.site(service, host.layout)),
+                lambda host: nginx.write_server_block(
+                    host, self.site(service, host.layout, tls=bool(parts.get("tls")))
+                ),
             )
         if not parts.get("nginx-site") or parts.get("nginx-reload-pending"):
             step("nginx-reload", _("reload the web server"), lambda host: nginx.reload(host, slug))
@@ -390,6 +379,11 @@ class WordPressDriver:
                 _("install WordPress and create its administrator account"),
                 lambda host: self._install(host, service),
             )
+        # Last: a certificate authority out of reach does not hold the site back.
+        for key, description, run in tls.steps(
+            Site(slug, service.domain), parts, lambda host: self.site(service, host.layout)
+        ):
+            step(key, description, run)
         return steps
 
     def _plan_absent(self, service: Service, observed: Observation) -> list[Step]:
@@ -542,6 +536,7 @@ class WordPressDriver:
             host.run(["rm", "-f", "--", config_path(layout, name)])
         host.run(["rm", "-rf", "--", site.root(layout)])
         done.append(f"removed {site.root(layout)}")
+        done.append(tls.remove_certificate(host, site.slug))
         done.append(sysuser.remove_user(host, site.slug))
         return "; ".join(done)
 
@@ -589,19 +584,6 @@ class WordPressDriver:
                 if domain not in domains and domain != "default":
                     found.append(Orphan(self.kind, "config-file", name))
         return found
-
-
-def admin_credentials(service: Service) -> dict[str, str]:
-    """The WordPress administrator's login, password and address, for the console or the CLI
-    to show once (they are stored encrypted on the service)."""
-    creds = service.credentials or {}
-    if service.kind != WordPressDriver.kind or "admin_password" not in creds:
-        return {}
-    return {
-        "login": str((service.spec or {}).get("admin_user") or DEFAULT_ADMIN_USER),
-        "password": str(creds["admin_password"]),
-        "url": f"http://{service.domain}/wp-admin/",
-    }
 
 
 register(WordPressDriver())

@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from ronron.core.validators import reject_control_characters, validate_email
 from ronron.drivers.web.site import LIMIT_RANGES
 from ronron.drivers.web.spec import validate_aliases, validate_limits
+from ronron.drivers.web.tls import validate_tls
 
-SPEC_KEYS = {"aliases", "title", "admin_email", "admin_user", "language", "limits"}
+SPEC_KEYS = {"aliases", "title", "admin_email", "admin_user", "language", "limits", "tls"}
 # WordPress allows more, but only these are sure to survive sanitize_user() unchanged.
 ADMIN_USER = re.compile(r"^[a-z0-9][a-z0-9._@-]{2,59}$")
 LANGUAGE = re.compile(r"^[a-z]{2,3}(?:_[A-Z]{2})?$")
@@ -81,6 +82,11 @@ def validate_wordpress_spec(spec: dict[str, Any]) -> dict[str, Any]:
             continue
         if value:
             clean[key] = value
+    try:
+        if not validate_tls(spec.get("tls")):
+            clean["tls"] = False
+    except ValidationError as exc:
+        err("tls", exc.messages[0])
     if errors:
         raise ValidationError(errors)
     return clean

@@ -35,6 +35,10 @@ class Layout:
     php_cli: tuple[str, ...] = ("php",)
     # TLS certificates: <certs_dir>/<slug>/{fullchain.pem,privkey.pem}
     certs_dir: str = "/etc/ronron/certs"
+    # Whether Ronron obtains certificates for this server's sites through ACME (HTTP-01: the
+    # sites' names must reach this server on http_port). Off: only certificates put in
+    # certs_dir by hand are served.
+    acme: bool = True
     # The "service suspendu" page and ACME challenges
     suspended_root: str = "/srv/ronron/suspended"
     acme_root: str = "/srv/ronron/acme"

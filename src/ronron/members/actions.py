@@ -7,6 +7,7 @@ save member models themselves.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -57,13 +58,51 @@ def status_from_dates(joined_on: date | None, left_on: date | None, today: date)
     return Member.Status.APPLIED
 
 
+_FRENCH_POSTAL_CODE = re.compile(r"^[0-9]{5}$")
+
+
+def _check_dates(member: Member) -> None:
+    """The order of a member's dates, each error on the field a person would correct.
+
+    The database's check constraint only guards left ≥ joined; these come first so that the
+    message lands next to the field rather than on the whole form.
+    """
+    errors: dict[str, str] = {}
+    if member.joined_on and member.left_on and member.left_on < member.joined_on:
+        errors["left_on"] = _("The leaving date cannot come before the joining date.")
+    if member.applied_on and member.approved_on and member.approved_on < member.applied_on:
+        errors["approved_on"] = _("The board cannot approve an application before it was made.")
+    if member.approved_on and member.joined_on and member.joined_on < member.approved_on:
+        errors["joined_on"] = _("A member cannot join before the board approved the application.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def french_postal_code_error(country: str, postal_code: str) -> str | None:
+    """The reason a postal code cannot be right, or None (only French codes are checked)."""
+    if country == "FR" and postal_code and not _FRENCH_POSTAL_CODE.match(postal_code):
+        return _("A French postal code has five digits, for example 31000.")
+    return None
+
+
+def normalize_number(number: str) -> str:
+    """Member numbers are compared without case: "a1" and "A1" are the same member."""
+    return number.strip().upper()
+
+
 def prepare_member(member: Member) -> None:
     """Normalise identifiers and derive the geography; then validate every field."""
-    member.number = member.number.strip()
+    member.number = normalize_number(member.number or "")
     member.rna = normalize_rna(member.rna)
     member.siren = normalize_siren(member.siren)
     member.country = (member.country or "FR").strip().upper()
     member.postal_code = member.postal_code.strip()
+    if member.country == "FR":
+        member.postal_code = member.postal_code.replace(" ", "")  # "31 000" is common
+    postal_code_error = french_postal_code_error(member.country, member.postal_code)
+    if postal_code_error:
+        raise ValidationError({"postal_code": postal_code_error}, code="invalid_postal_code")
+    _check_dates(member)
     place = geography.locate(member.postal_code, member.city, member.country)
     member.departement, member.region = place.departement, place.region
     member.full_clean(exclude=["themes"])
@@ -148,6 +187,7 @@ def _transition(
     before = member_snapshot(member)
     for key, value in changes.items():
         setattr(member, key, value)
+    _check_dates(member)
     member.full_clean(exclude=["themes"])
     member.save()
     audit.record(
@@ -278,6 +318,25 @@ def remove_contact(contact: Contact, *, actor: Any) -> None:
     contact.delete()
 
 
+def _check_year(year: Any) -> None:
+    # Checked before any query: an out-of-range year would reach the database otherwise.
+    if isinstance(year, bool) or not isinstance(year, int) or not 1901 <= year <= 9999:
+        raise ValidationError(
+            {"year": _("Give a year between 1901 and 9999.")}, code="invalid_year"
+        )
+
+
+def _check_payment(membership: Membership) -> None:
+    if membership.payment_method and not membership.paid_on:
+        raise ValidationError(
+            {"paid_on": _("Give the date of the payment too.")}, code="payment_without_date"
+        )
+    if membership.paid_on and not membership.payment_method:
+        raise ValidationError(
+            {"payment_method": _("Say how it was paid too.")}, code="payment_without_method"
+        )
+
+
 @transaction.atomic
 def call_dues(
     member: Member,
@@ -288,6 +347,7 @@ def call_dues(
     on: date | None = None,
 ) -> Membership:
     """Call a year's dues (creating that year's membership if needed)."""
+    _check_year(year)
     membership, created = Membership.objects.select_for_update().get_or_create(
         member=member,
         year=year,
@@ -327,6 +387,7 @@ def record_payment(
     membership.payment_method = method
     if amount is not None:
         membership.amount = amount
+    _check_payment(membership)
     membership.full_clean()
     membership.save()
     audit.record(
@@ -345,6 +406,7 @@ def update_membership(membership: Membership, *, actor: Any, **changes: Any) -> 
     membership = Membership.objects.select_for_update().get(pk=membership.pk)
     before = audit.snapshot(membership)
     _set_fields(membership, changes, {"year", "amount", "called_on", "paid_on", "payment_method"})
+    _check_payment(membership)
     membership.full_clean()
     membership.save()
     after = audit.snapshot(membership)
@@ -364,6 +426,7 @@ def update_membership(membership: Membership, *, actor: Any, **changes: Any) -> 
 def create_membership(member: Member, *, actor: Any, **data: Any) -> Membership:
     membership = Membership(member=member)
     _set_fields(membership, data, {"year", "amount", "called_on", "paid_on", "payment_method"})
+    _check_payment(membership)
     membership.full_clean()
     membership.save()
     audit.record(

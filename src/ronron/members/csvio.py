@@ -22,6 +22,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from ronron.members.actions import french_postal_code_error, normalize_number
 from ronron.members.models import Contact, Member
 from ronron.services import kinds
 
@@ -105,6 +106,12 @@ _FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 # Spreadsheets run cells starting with these as formulas; exports quote them with an apostrophe
 # (the spreadsheet convention) and imports take it away again, so a file round-trips.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# The csv module refuses cells over 131 072 characters with an English-only error and no
+# column. The file is in memory already, so its limit protects nothing: it is lifted, and cells
+# are measured here instead, to report the line and column. No column holds anything near this
+# long; such a cell is nearly always a quote that is never closed.
+MAX_CELL_CHARS = 10_000
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 
 @dataclass(frozen=True)
@@ -450,18 +457,26 @@ def parse_members(
             if any(cell.strip() for cell in record):
                 records.append((previous_end + 1, record))
             previous_end = reader.line_num
-    except csv.Error as exc:
+    except csv.Error:
+        # The reader is not strict: this is not expected to happen, and its text is English.
         errors.append(
             RowError(
-                reader.line_num,
+                previous_end + 1,
                 "",
-                _("This line cannot be read as CSV (%(reason)s).") % {"reason": str(exc)},
+                _('This line cannot be read as CSV: check the quotes (") around its values.'),
             )
         )
         return ParsedFile([], errors, frozenset(), delimiter)
     if not records:
         return ParsedFile([], [RowError(0, "", _("The file is empty."))], frozenset(), delimiter)
     header_line, header = records[0]
+    for position, cell in enumerate(header):
+        if len(cell) > MAX_CELL_CHARS:
+            errors.append(
+                RowError(header_line, "", _too_long(position + 1)),
+            )
+    if errors:
+        return ParsedFile([], errors, frozenset(), delimiter)
     positions, header_of = _read_header(header_line, header, errors)
     if errors:
         return ParsedFile([], errors, frozenset(header_of), delimiter)
@@ -484,6 +499,13 @@ def parse_members(
     return ParsedFile(rows, errors, frozenset(header_of), delimiter, header_of)
 
 
+def _too_long(position: int) -> str:
+    return _(
+        'The value in column %(position)s is longer than %(limit)s characters. Is a quote (") '
+        "opened and never closed?"
+    ) % {"position": position, "limit": f"{MAX_CELL_CHARS:,}".replace(",", " ")}
+
+
 def _parse_row(
     line: int,
     record: list[str],
@@ -504,7 +526,9 @@ def _parse_row(
     cells: dict[str, str] = {}
     for position, column in enumerate(positions):
         value = _clean_text(record[position]) if position < len(record) else ""
-        if column is not None:
+        if len(value) > MAX_CELL_CHARS:
+            check.error(column or "", _too_long(position + 1))
+        elif column is not None:
             cells[column] = value
         elif value:
             check.error(
@@ -512,16 +536,24 @@ def _parse_row(
                 _("Column %(position)s has a value but no name in the header line.")
                 % {"position": position + 1},
             )
+    if check.failed:
+        # The other checks would only quote the oversized cell or call it missing.
+        return None, ""
 
     def text(column: str, model: type[Any] = Member, name: str | None = None) -> str:
         return check.model_field(model, column, name or column, cells.get(column, ""))
 
-    number = text("number")
+    number = normalize_number(text("number"))
     name = text("name")
     row = MemberRow(line=line, number=number, kind=check.kind(cells.get("kind", "")), name=name)
-    row.postal_code = text("postal_code")
-    row.city = text("city")
     row.country = check.country(cells.get("country", ""))
+    row.postal_code = text("postal_code")
+    if row.country == "FR":
+        row.postal_code = row.postal_code.replace(" ", "")
+    postal_code_error = french_postal_code_error(row.country, row.postal_code)
+    if postal_code_error:
+        check.error("postal_code", postal_code_error)
+    row.city = text("city")
     row.themes = check.theme_list(cells.get("themes", ""))
     row.joined_on = check.date("joined_on", cells.get("joined_on", ""))
     row.left_on = check.date("left_on", cells.get("left_on", ""))

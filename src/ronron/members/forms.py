@@ -236,6 +236,11 @@ class PaymentForm(ConsoleFormMixin, forms.Form):
     )
 
 
+class CallDuesForm(forms.Form):
+    # The model's bounds: the calendar's dates of the year must exist.
+    year = forms.IntegerField(label=_("Year"), min_value=1901, max_value=9999)
+
+
 class DateForm(ConsoleFormMixin, forms.Form):
     on = forms.DateField(label=_("Date"), widget=DateInput)
 

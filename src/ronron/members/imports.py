@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any, TextIO, TypeVar
 
 from django.db import transaction
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -122,9 +123,16 @@ class _Existing:
 
     def __init__(self, numbers: list[str]) -> None:
         self.members: dict[str, Member] = {}
+        # The rows' numbers are in upper case; a member recorded before numbers were
+        # normalised may still be in lower case and must be found, not created a second time.
         for chunk in _chunks(numbers):
-            for member in Member.objects.filter(number__in=chunk):
-                self.members[member.number] = member
+            found = Member.objects.annotate(upper_number=Upper("number")).filter(
+                upper_number__in=chunk
+            )
+            for member in found.order_by("number"):
+                # Should both "a1" and "A1" exist, the file's spelling (upper case) wins.
+                if member.number == member.upper_number or member.upper_number not in self.members:
+                    self.members[member.upper_number] = member
         ids = [m.pk for m in self.members.values()]
         self.themes: dict[int, set[str]] = defaultdict(set)
         self.contacts: dict[int, dict[str, Contact]] = defaultdict(dict)

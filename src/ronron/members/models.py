@@ -101,6 +101,8 @@ class Member(models.Model):
                 | models.Q(joined_on__isnull=True)
                 | models.Q(left_on__gte=models.F("joined_on")),
                 name="member_left_after_joined",
+                violation_error_code="left_before_joined",
+                violation_error_message=_("The leaving date cannot come before the joining date."),
             )
         ]
 

@@ -27,6 +27,7 @@ from ronron.core.scoping import scope
 from ronron.members import actions
 from ronron.members.dues import annotate_dues_status, default_amount
 from ronron.members.forms import (
+    CallDuesForm,
     ContactForm,
     DateForm,
     MemberEditForm,
@@ -116,7 +117,8 @@ def member_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "member": member,
             "contacts": member.contacts.all(),
             "memberships": memberships,
-            "services": member.services.all(),
+            "services": member.services.filter(managed=False),
+            "managed_services": member.services.filter(managed=True).select_related("server"),
             "history": _history(member),
             "transitions": transitions,
             "this_year": today.year,
@@ -391,10 +393,18 @@ def payment(request: HttpRequest, pk: int, membership_pk: int) -> HttpResponse:
 @staff_required
 def call_dues(request: HttpRequest, pk: int) -> HttpResponse:
     member = _member(request, pk)
-    try:
-        year = int(request.POST.get("year", ""))
-    except ValueError:
-        year = date.today().year
+    back_to_dues = request.POST.get("back") == "dues"
+    form = CallDuesForm(request.POST)
+    if not form.is_valid():
+        messages.error(
+            request,
+            _("The dues were not called: %(error)s")
+            % {"error": " ".join(str(e) for e in form.errors.get("year", []))},
+        )
+        if back_to_dues:
+            return redirect("members:dues")
+        return redirect("members:detail", pk=member.pk)
+    year = form.cleaned_data["year"]
     try:
         actions.call_dues(member, actor=request.user, year=year)
     except ValidationError as exc:
@@ -404,7 +414,7 @@ def call_dues(request: HttpRequest, pk: int) -> HttpResponse:
             request,
             _("Dues %(year)s called for %(member)s.") % {"year": year, "member": member},
         )
-    if request.POST.get("back") == "dues":
+    if back_to_dues:
         return redirect(f"{reverse('members:dues')}?year={year}")
     return redirect("members:detail", pk=member.pk)
 

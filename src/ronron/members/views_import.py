@@ -28,7 +28,10 @@ from ronron.members.imports import PREVIEW_ROWS, export_members, import_members
 from ronron.members.models import Member
 from ronron.members.tasks import enqueue_import, remove_stale_uploads, store_upload, upload_path
 
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# The preview is computed during the request, within gunicorn's timeout (120 s, see ``serve``):
+# 10 MB is about 80 000 members, far more than any hoster has. ``ronron members import`` has
+# no limit.
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 SESSION_KEY = "members_import"
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 
@@ -52,8 +55,13 @@ class UploadForm(ConsoleFormMixin, forms.Form):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
             raise forms.ValidationError(
-                _("This file is too large (%(size)s MB at most).")
-                % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)}
+                _(
+                    "This file is too large: the console takes files of up to %(size)s MB "
+                    "(about 80,000 members). A larger file can be imported on the server with "
+                    "the command: ronron members import FILE"
+                )
+                % {"size": MAX_UPLOAD_BYTES // (1024 * 1024)},
+                code="too_large",
             )
         return upload
 

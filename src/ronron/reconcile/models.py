@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Run(models.Model):
@@ -42,9 +43,9 @@ class RunStep(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("To do")
         RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
+        DONE = "done", pgettext_lazy("step status", "Done")
         FAILED = "failed", _("Failed")
-        SKIPPED = "skipped", _("Skipped")
+        SKIPPED = "skipped", pgettext_lazy("step status", "Skipped")
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
     position = models.PositiveIntegerField()

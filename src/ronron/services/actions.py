@@ -301,3 +301,47 @@ def record_removal(service: Service, *, archive_path: str, actor: Any = None) ->
         after=audit.snapshot(locked),
     )
     return locked
+
+
+@transaction.atomic
+def reveal_credentials(service: Service, *, actor: Any) -> dict[str, str]:
+    """The WordPress administrator's login, password and address, handed out once.
+
+    The time is kept on the service and the audit says who saw them — never the password.
+    A second reveal is refused: the password would otherwise circulate in ever more places
+    (a later issue delivers it to the member through a one-time link).
+    """
+    from django.utils.formats import date_format
+
+    from ronron.drivers.wordpress_admin import admin_credentials
+
+    locked = Service.objects.select_for_update().get(pk=service.pk)
+    if not locked.managed or locked.removed_at is not None:
+        raise ValidationError(_("This service is not managed by Ronron any more."))
+    if locked.credentials_revealed_at is not None:
+        raise ValidationError(
+            _("The administrator's password was already shown on %(when)s; it is shown once only.")
+            % {
+                "when": date_format(
+                    timezone.localtime(locked.credentials_revealed_at), "DATETIME_FORMAT"
+                )
+            },
+            code="already_revealed",
+        )
+    credentials = admin_credentials(locked)
+    if not credentials:
+        raise ValidationError(
+            _("There is no administrator's password to show yet: the site is not installed."),
+            code="not_installed",
+        )
+    locked.credentials_revealed_at = timezone.now()
+    locked.save(update_fields=["credentials_revealed_at", "updated_at"])
+    audit.record(
+        "service.credentials_revealed",
+        actor=actor,
+        obj=locked,
+        member_id=locked.member_id,
+        after={"login": credentials["login"], "url": credentials["url"]},
+    )
+    service.credentials_revealed_at = locked.credentials_revealed_at
+    return credentials

@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ronron.core.crypto import EncryptedJSONField
 from ronron.core.validators import reject_control_characters
@@ -40,7 +41,7 @@ class Service(models.Model):
         UNKNOWN = "unknown", _("Not observed yet")
         ABSENT = "absent", _("Absent")
         PARTIAL = "partial", _("Partly made")
-        PRESENT = "present", _("Running")
+        PRESENT = "present", pgettext_lazy("service state", "Running")
         SUSPENDED = "suspended", _("Suspended")
 
     server = models.ForeignKey(
@@ -66,6 +67,8 @@ class Service(models.Model):
     observed_at = models.DateTimeField(_("observed on"), null=True, blank=True)
     # Credentials Ronron created for the member (admin password, database password…).
     credentials = EncryptedJSONField(_("credentials"), null=True, blank=True)
+    # When the administrator's password was shown (once) in the console or the CLI.
+    credentials_revealed_at = models.DateTimeField(_("credentials shown on"), null=True, blank=True)
     # Set once the service is removed for good (the row stays for the history and the archive).
     removed_at = models.DateTimeField(_("removed on"), null=True, blank=True)
     archive_path = models.CharField(_("archive"), max_length=500, blank=True)

@@ -67,6 +67,7 @@ ACTIONS: dict[str, Any] = {
     "service.settings_changed": gettext_lazy("Service settings changed"),
     "service.secret_generated": gettext_lazy("Password generated"),
     "service.adopted": gettext_lazy("Existing site adopted"),
+    "service.credentials_revealed": gettext_lazy("Administrator's password shown"),
     "server.created": gettext_lazy("Server added"),
     "server.updated": gettext_lazy("Server changed"),
     "server.usage_observed": gettext_lazy("Usage measured"),

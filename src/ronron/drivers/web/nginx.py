@@ -195,11 +195,14 @@ def render_server_block(site: Site, layout: Layout) -> str:
     ]
     if site.tls:
         certs = check_path(f"{layout.certs_dir}/{slug}")
+        https_port = check_int("https_port", layout.https_port, 1, 65535)
+        # Everything but the ACME challenges (renewals validate over plain HTTP) goes to HTTPS.
+        target = "https://$host" + ("" if https_port == 443 else f":{https_port}")
         out += [
             f"    access_log {check_path(site.root(layout))}/log/access.log;",
             *_acme(layout),
             "    location / {",
-            "        return 301 https://$host$request_uri;",
+            f"        return 301 {target}$request_uri;",
             "    }",
             "}",
             "",

@@ -9,13 +9,14 @@ supervisor (systemd, a terminal) sees the failure instead of a half-working Ronr
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import signal
 import subprocess
 import sys
 import time
 from types import FrameType
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from django.core.management import call_command
@@ -23,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from ronron.core.bootstrap import announcement, ensure_first_admin
+from ronron.jobs.recovery import embedded_worker_id, fail_interrupted_tasks
 
 # How long a child that was asked to stop because the other one died may take before it is killed.
 STOP_GRACE_SECONDS = 30.0
@@ -54,6 +56,22 @@ def _bind_url(bind: str) -> str:
     return f"http://{host}:{port}/"
 
 
+def _hold_data_dir_lock() -> IO[str]:
+    """One `ronron serve` per data directory: a second one would run a second embedded worker
+    and could take the first one's running jobs for interrupted ones."""
+    path = settings.DATA_DIR / "serve.lock"
+    handle = open(path, "a+")  # noqa: SIM115 - held for the life of the process
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise CommandError(
+            _("Ronron is already running with the data directory %(path)s.")
+            % {"path": settings.DATA_DIR}
+        ) from None
+    return handle
+
+
 class Command(BaseCommand):
     help = "Run Ronron: migrate, collect static files, then serve the web console and the worker."
 
@@ -82,8 +100,11 @@ class Command(BaseCommand):
         if options["workers"] < 1:
             raise CommandError(_("--workers must be at least 1."))
 
+        self._lock = _hold_data_dir_lock()
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
+        if not options["no_worker"]:
+            fail_interrupted_tasks(embedded_worker_id())
         admin = ensure_first_admin()
         if admin is not None:
             self.stdout.write(announcement(admin))
@@ -122,6 +143,9 @@ class Command(BaseCommand):
                 "-",
                 "--graceful-timeout",
                 "20",
+                # A member file's preview is checked during the request (up to 10 MB).
+                "--timeout",
+                "120",
             ]
         }
         if _gunicorn_has("control_socket_disable"):
@@ -137,6 +161,8 @@ class Command(BaseCommand):
                 "--no-reload",
                 "--queue-name",
                 "*",
+                "--worker-id",
+                embedded_worker_id(),
             ]
         children: dict[str, subprocess.Popen[bytes]] = {}
         try:

@@ -83,24 +83,32 @@ class Command(BaseCommand):
             self.stderr.write(str(error))
         if report.errors:
             return
-        counts = {
-            "created": len(report.created),
-            "updated": len(report.updated),
-            "unchanged": len(report.unchanged),
-        }
+        created, updated = len(report.created), len(report.updated)
+        unchanged = len(report.unchanged)
+        # One plural per count: French agrees each participle with its own number.
         if report.dry_run:
+            parts = [
+                ngettext(
+                    "%(count)s member would be created",
+                    "%(count)s members would be created",
+                    created,
+                ),
+                ngettext("%(count)s would be updated", "%(count)s would be updated", updated),
+                ngettext(
+                    "%(count)s would stay unchanged", "%(count)s would stay unchanged", unchanged
+                ),
+            ]
             self.stdout.write(
-                _(
-                    "Dry run, nothing was written: %(created)s members would be created, "
-                    "%(updated)s updated, %(unchanged)s unchanged."
-                )
-                % counts
+                _("Dry run, nothing was written: %(summary)s.")
+                % {"summary": _join(parts, created, updated, unchanged)}
             )
         else:
-            self.stdout.write(
-                _("%(created)s members created, %(updated)s updated, %(unchanged)s unchanged.")
-                % counts
-            )
+            parts = [
+                ngettext("%(count)s member created", "%(count)s members created", created),
+                ngettext("%(count)s updated", "%(count)s updated", updated),
+                ngettext("%(count)s unchanged", "%(count)s unchanged", unchanged),
+            ]
+            self.stdout.write(_join(parts, created, updated, unchanged) + ".")
         for outcome in report.rows:
             if outcome.action == "updated":
                 self.stdout.write(
@@ -125,3 +133,7 @@ class Command(BaseCommand):
             raise CommandError(
                 _("Cannot write %(file)s: %(reason)s") % {"file": file, "reason": exc.strerror}
             ) from exc
+
+
+def _join(parts: list[str], *counts: int) -> str:
+    return ", ".join(part % {"count": n} for part, n in zip(parts, counts, strict=True))
