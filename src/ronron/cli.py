@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> None:
     from ronron.config import ConfigError
 
     args = sys.argv[1:] if argv is None else argv
+    if args and not args[0].startswith("-"):
+        # Command modules cannot hold dashes: `ronron otp-reset` is the `otp_reset` command.
+        args = [args[0].replace("-", "_"), *args[1:]]
     try:
         execute_from_command_line(["ronron", *args])
     except ConfigError as exc:

@@ -265,16 +265,12 @@ class StaticDriver:
         return f"wrote {htdocs}/index.html"
 
     def _export_once(self, service: Service, host: Host, site: Site, key: str) -> str:
-        existing = archive.verified_export(key)
-        if existing is not None:
-            # A rerun after a crash: the first, complete archive stays the reference (the
-            # files may already be half removed).
-            return f"already exported and verified: {existing}"
-        path = archive.export_site(
-            host, site, member_number=service.member.number, kind=service.kind
+        # After a crash, the first complete archive stays the reference (the files may
+        # already be half removed); an unfinished one is discarded and made again.
+        path, made = archive.export_once(
+            key, host, site, member_number=service.member.number, kind=service.kind
         )
-        archive.record_export(key, path)
-        return f"exported and verified: {path}"
+        return f"exported and verified: {path}" if made else f"already exported: {path}"
 
     def _require_export(self, host: Host, site: Site, key: str) -> None:
         if archive.verified_export(key) is not None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -413,7 +415,7 @@ class WordPressDriver:
                 Step(
                     "export",
                     _("archive the site's files and database, and check the archive"),
-                    lambda host: str(self.export(service, host)),
+                    lambda host: self._export_for_removal(host, service),
                 )
             )
         steps.append(
@@ -501,6 +503,31 @@ class WordPressDriver:
     def export(self, service: Service, host: Host, directory: Path | None = None) -> Path:
         """The site's files and a SQL dump of its database, in one archive read back before
         it counts (see ``archive.export_site``)."""
+        with self._database_dump(service, host) as dump:
+            return archive.export_site(
+                host,
+                self.site(service, host.layout),
+                member_number=service.member.number,
+                kind=self.kind,
+                dump=dump,
+                directory=directory,
+            )
+
+    def _export_for_removal(self, host: Host, service: Service) -> str:
+        """Once per removal: a rerun after a crash keeps the first complete archive."""
+        with self._database_dump(service, host) as dump:
+            path, made = archive.export_once(
+                export_key(service),
+                host,
+                self.site(service, host.layout),
+                member_number=service.member.number,
+                kind=self.kind,
+                dump=dump,
+            )
+        return f"exported and verified: {path}" if made else f"already exported: {path}"
+
+    @contextmanager
+    def _database_dump(self, service: Service, host: Host) -> Iterator[str]:
         layout = host.layout
         site = self.site(service, layout)
         staging = f"{layout.sites_root}/{archive.STAGING}/{site.slug}-db"
@@ -512,18 +539,9 @@ class WordPressDriver:
                 mariadb.dump(host, site.database, dump)
             else:
                 host.write_file(dump, "-- no database was left to export\n", 0o600)
-            path = archive.export_site(
-                host,
-                site,
-                member_number=service.member.number,
-                kind=self.kind,
-                dump=dump,
-                directory=directory,
-            )
+            yield dump
         finally:
             host.run(["rm", "-rf", "--", staging], check=False)
-        archive.record_export(export_key(service), path)
-        return path
 
     def _remove(self, host: Host, service: Service) -> str:
         layout = host.layout

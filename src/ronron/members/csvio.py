@@ -106,10 +106,9 @@ _FRENCH_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 # Spreadsheets run cells starting with these as formulas; exports quote them with an apostrophe
 # (the spreadsheet convention) and imports take it away again, so a file round-trips.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# The csv module refuses cells over 131 072 characters with an English-only error and no
-# column. The file is in memory already, so its limit protects nothing: it is lifted, and cells
-# are measured here instead, to report the line and column. No column holds anything near this
-# long; such a cell is nearly always a quote that is never closed.
+# The csv module's cell limit (131 072 characters) fails with English text and no column; the
+# file is in memory anyway, so the limit is lifted and cells measured here, with line and
+# column. No column holds anything near this long: it is nearly always a quote never closed.
 MAX_CELL_CHARS = 10_000
 csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
@@ -457,26 +456,16 @@ def parse_members(
             if any(cell.strip() for cell in record):
                 records.append((previous_end + 1, record))
             previous_end = reader.line_num
-    except csv.Error:
-        # The reader is not strict: this is not expected to happen, and its text is English.
-        errors.append(
-            RowError(
-                previous_end + 1,
-                "",
-                _('This line cannot be read as CSV: check the quotes (") around its values.'),
-            )
-        )
-        return ParsedFile([], errors, frozenset(), delimiter)
+    except csv.Error:  # not expected from a lenient reader; its own text is English-only
+        message = _('This line cannot be read as CSV: check the quotes (") around its values.')
+        return ParsedFile([], [RowError(previous_end + 1, "", message)], frozenset(), delimiter)
     if not records:
         return ParsedFile([], [RowError(0, "", _("The file is empty."))], frozenset(), delimiter)
     header_line, header = records[0]
-    for position, cell in enumerate(header):
-        if len(cell) > MAX_CELL_CHARS:
-            errors.append(
-                RowError(header_line, "", _too_long(position + 1)),
-            )
-    if errors:
-        return ParsedFile([], errors, frozenset(), delimiter)
+    too_long = [i + 1 for i, cell in enumerate(header) if len(cell) > MAX_CELL_CHARS]
+    if too_long:
+        found = [RowError(header_line, "", _too_long(i)) for i in too_long]
+        return ParsedFile([], found, frozenset(), delimiter)
     positions, header_of = _read_header(header_line, header, errors)
     if errors:
         return ParsedFile([], errors, frozenset(header_of), delimiter)
@@ -524,10 +513,12 @@ def _parse_row(
             ),
         )
     cells: dict[str, str] = {}
+    oversized = False
     for position, column in enumerate(positions):
         value = _clean_text(record[position]) if position < len(record) else ""
         if len(value) > MAX_CELL_CHARS:
             check.error(column or "", _too_long(position + 1))
+            oversized = True
         elif column is not None:
             cells[column] = value
         elif value:
@@ -536,8 +527,7 @@ def _parse_row(
                 _("Column %(position)s has a value but no name in the header line.")
                 % {"position": position + 1},
             )
-    if check.failed:
-        # The other checks would only quote the oversized cell or call it missing.
+    if oversized:  # the other checks would only quote the huge cell or call it missing
         return None, ""
 
     def text(column: str, model: type[Any] = Member, name: str | None = None) -> str:
@@ -550,8 +540,7 @@ def _parse_row(
     row.postal_code = text("postal_code")
     if row.country == "FR":
         row.postal_code = row.postal_code.replace(" ", "")
-    postal_code_error = french_postal_code_error(row.country, row.postal_code)
-    if postal_code_error:
+    if postal_code_error := french_postal_code_error(row.country, row.postal_code):
         check.error("postal_code", postal_code_error)
     row.city = text("city")
     row.themes = check.theme_list(cells.get("themes", ""))

@@ -155,14 +155,14 @@ def export_site(
     dump: str | None = None,
     now: datetime | None = None,
     directory: Path | None = None,
+    name: str | None = None,
 ) -> Path:
     """Archive the site's root (and ``dump``, a file on the host, if given) into the data
     directory (or ``directory``), verified; returns its path. Nothing on the site changes."""
     layout = host.layout
     slug = check_slug(site.slug)
     member_dir = directory or archives_dir() / _part(member_number, "member number")
-    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime(_STAMP)
-    name = f"{_part(kind, 'kind')}-{slug}-{stamp}.tar.gz"
+    name = name or archive_name(kind, slug, now)
     sites_root = check_path(layout.sites_root)
     staging = f"{sites_root}/{STAGING}"
     staged = f"{staging}/{name}"
@@ -207,6 +207,56 @@ def export_site(
     return target
 
 
+def archive_name(kind: str, slug: str, now: datetime | None = None) -> str:
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime(_STAMP)
+    return f"{_part(kind, 'kind')}-{check_slug(slug)}-{stamp}.tar.gz"
+
+
+def export_once(
+    key: str,
+    host: Host,
+    site: Site,
+    *,
+    member_number: str,
+    kind: str,
+    dump: str | None = None,
+) -> tuple[Path, bool]:
+    """The verified export recorded for ``key``, made now if there is none: (path, made now).
+
+    Crash-safe: the archive's name is recorded *before* it is made, so that a rerun after a
+    kill half-way discards that unfinished archive (and its staged copy on the server) instead
+    of leaving it beside a second one.
+    """
+    existing = verified_export(key)
+    if existing is not None:
+        return existing, False
+    _discard_pending(key, host)
+    target = archives_dir() / _part(member_number, "member number") / archive_name(kind, site.slug)
+    staged = f"{check_path(host.layout.sites_root)}/{STAGING}/{target.name}"
+    _write_record(key, {"pending": str(target), "staged": staged})
+    path = export_site(
+        host, site, member_number=member_number, kind=kind, dump=dump, name=target.name
+    )
+    record_export(key, path)
+    return path, True
+
+
+def _discard_pending(key: str, host: Host) -> None:
+    try:
+        record = json.loads(_record_path(key).read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(record, dict) or "pending" not in record:
+        return
+    unfinished = Path(str(record["pending"]))
+    if unfinished.parent.is_relative_to(archives_dir()) and _ARCHIVE_NAME.match(unfinished.name):
+        unfinished.unlink(missing_ok=True)
+        unfinished.with_name(unfinished.name + ".sha256").unlink(missing_ok=True)
+    staged = str(record.get("staged", ""))
+    if staged and os.path.basename(staged) == unfinished.name:
+        host.run(["rm", "-f", check_path(staged)], check=False)
+
+
 def recorded_sha256(path: Path) -> str:
     checksum = path.with_name(path.name + ".sha256")
     try:
@@ -232,9 +282,13 @@ def _record_path(key: str) -> Path:
 
 def record_export(key: str, archive: Path) -> None:
     """Remember (atomically) that ``key`` (e.g. ``service-42``) was exported to ``archive``."""
+    _write_record(key, {"archive": str(archive), "sha256": recorded_sha256(archive)})
+
+
+def _write_record(key: str, record: dict[str, str]) -> None:
     path = _record_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps({"archive": str(archive), "sha256": recorded_sha256(archive)})
+    data = json.dumps(record)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".incoming-")
     with os.fdopen(fd, "w") as handle:
         handle.write(data)
