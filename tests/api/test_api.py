@@ -416,3 +416,16 @@ def test_lifecycle_endpoints(api, staff_user):
     assert left.json()["status"] == "left"
     assert left.json()["left_on"] == str(today)
     assert AuditEntry.objects.filter(action="member.left", actor=staff_user).count() == 1
+
+
+def test_nul_characters_are_refused_before_the_database(api):
+    # PostgreSQL answers a NUL in a query with an error: these must be plain 400s everywhere.
+    created = api.post(
+        "/api/v1/members/",
+        {"number": "A0500", "kind": "association", "name": "Nul", "themes": ["cult\x00ure"]},
+        format="json",
+    )
+    assert created.status_code == 400
+    assert "themes" in created.json()
+    assert api.get("/api/v1/members/A%0000/").status_code == 400
+    assert api.get("/api/v1/members/?search=a%00b").status_code == 400

@@ -6,6 +6,7 @@ actions with the requesting user as actor, so the API audits exactly like the we
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -42,8 +43,21 @@ class ServiceSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
+
+
+class ThemeSlugField(serializers.SlugRelatedField):
+    """A theme by its code; anything that cannot be a code is refused before the database is
+    asked (PostgreSQL refuses a NUL character in a query with an error, not an empty answer)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not isinstance(data, str) or not SLUG.fullmatch(data):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data)[:60])
+        return super().to_internal_value(data)
+
+
 class MemberSerializer(serializers.ModelSerializer):
-    themes = serializers.SlugRelatedField(
+    themes = ThemeSlugField(
         many=True, slug_field="slug", queryset=Theme.objects.all(), required=False
     )
     services = ServiceSerializer(many=True, read_only=True)
