@@ -10,36 +10,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ronron.core.models import AuditEntry
-from ronron.fleet.actions import create_server
 from ronron.members import actions as member_actions
 from ronron.services import actions
 from ronron.services.credentials import secret
 from ronron.services.models import Service
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def member():
-    return member_actions.create_member(
-        actor=None,
-        number="A0202",
-        kind="association",
-        name="Les Amis du Vélo",
-        postal_code="31520",
-        city="Ramonville-Saint-Agne",
-        joined_on=date(2020, 1, 1),
-    )
-
-
-@pytest.fixture
-def web1():
-    return create_server(actor=None, name="web1", roles=["web"], memory_mb=4096, disk_gb=100)
-
-
-@pytest.fixture
-def web2():
-    return create_server(actor=None, name="web2", roles=["web"], memory_mb=8192, disk_gb=100)
 
 
 def services(*args: str) -> str:

@@ -3,37 +3,16 @@
 Nothing here touches a server: the reconciler makes the truth real (tests/drivers, tests/reconcile).
 """
 
-from datetime import date
-
 import pytest
 from django.core.exceptions import ValidationError
 
 from ronron.core.models import AuditEntry
 from ronron.fleet.models import Server
-from ronron.members import actions as member_actions
 from ronron.services import actions
 from ronron.services.credentials import secret
 from ronron.services.models import Service
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def member():
-    return member_actions.create_member(
-        actor=None,
-        number="A0202",
-        kind="association",
-        name="Les Amis du Vélo",
-        postal_code="31520",
-        city="Ramonville-Saint-Agne",
-        joined_on=date(2020, 1, 1),
-    )
-
-
-@pytest.fixture
-def web1():
-    return Server.objects.create(name="web1", roles="web", memory_mb=4096, disk_gb=100)
 
 
 def test_request_a_static_site_records_it_with_a_system_name(member, web1, staff_user):

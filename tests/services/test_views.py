@@ -3,8 +3,6 @@ settings, show the WordPress password once. Nothing is applied here (the driver 
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from django.urls import reverse
 
@@ -23,29 +21,6 @@ pytestmark = pytest.mark.django_db
 def console(client, staff_user):
     client.force_login(staff_user)
     return client
-
-
-@pytest.fixture
-def member():
-    return member_actions.create_member(
-        actor=None,
-        number="A0202",
-        kind="association",
-        name="Les Amis du Vélo",
-        postal_code="31520",
-        city="Ramonville-Saint-Agne",
-        joined_on=date(2020, 1, 1),
-    )
-
-
-@pytest.fixture
-def web1():
-    return create_server(actor=None, name="web1", roles=["web"], memory_mb=4096, disk_gb=100)
-
-
-@pytest.fixture
-def web2():
-    return create_server(actor=None, name="web2", roles=["web"], memory_mb=8192, disk_gb=100)
 
 
 @pytest.fixture

@@ -7,8 +7,4 @@ DRIVER_MODULES = ["ronron.drivers.static", "ronron.drivers.wordpress"]
 
 def load_all() -> None:
     for name in DRIVER_MODULES:
-        try:
-            import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+        import_module(name)
