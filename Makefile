@@ -7,12 +7,15 @@ MAKEFLAGS += --no-print-directory
 
 .PHONY: run test install-test-deps lint test-sqlite test-postgres messages
 
-run: $(VENV)/.runtime-installed
+run:
+	scripts/install-run-deps
+	$(MAKE) $(VENV)/.runtime-installed
 	$(BIN)/ronron serve
 
 # One step after the other, each failing the whole: Debian packages first (the virtualenv
 # may need python3-venv), then Python packages, then the checks, then the suite twice.
 test:
+	scripts/install-run-deps
 	scripts/install-test-deps
 	$(MAKE) $(VENV)/.dev-installed
 	$(MAKE) lint

@@ -9,6 +9,7 @@ secret key which is kept in the data directory so that sessions survive a restar
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import Callable
@@ -44,6 +45,30 @@ DEFAULTS: dict[str, Any] = {
     "language": "fr",
     "time_zone": "Europe/Paris",
     "hoster_name": "Ronron",
+    # The hoster's own commune, "31520 Ramonville-Saint-Agne": the general-assembly report
+    # counts the associations there apart from the rest of its région. Empty: none.
+    "home_commune": "",
+    # What the hoster publishes about itself in the CHATONS statistics (ChatonsInfos files).
+    "organization": {
+        "description": "",
+        "website": "",
+        "logo": "",
+        "email": "",
+        "contact_url": "",
+        "legal_url": "",
+        "guide_user": "",
+        "guide_technical": "",
+        # ASSOCIATION, INFORMAL, COOPERATIVE, MICROCOMPANY, COMPANY, INDIVIDUAL or OTHER.
+        "type": "ASSOCIATION",
+        "start_date": "",
+        "chatons_start_date": "",
+        "country_code": "FR",
+        # Where the servers are: HOME, HOSTEDBAY, HOSTEDSERVER or OUTSOURCED; and their kind:
+        # NANO, PHYSICAL, VIRTUAL, SHARED or CLOUD.
+        "host_name": "",
+        "host_provider_type": "HOSTEDSERVER",
+        "host_server_type": "VIRTUAL",
+    },
     "dues": {
         # Le PIC's rules: dues for year Y are called on 1 December of Y-1, a reminder goes out
         # in early June of Y, and services of members still unpaid are cut off on 1 September.
@@ -227,6 +252,9 @@ class Config:
     acme_directory: str = ""
     acme_email: str = ""
     acme_ca_bundle: str = ""
+    # (postal code, commune name) or None; see DEFAULTS["home_commune"].
+    home_commune: tuple[str, str] | None = None
+    organization: dict[str, str] = field(default_factory=dict)
 
 
 def _generated_key(data_dir: Path, name: str, make: Callable[[], str]) -> str:
@@ -287,7 +315,63 @@ def load(environ: dict[str, str] | None = None) -> Config:
         credentials_keys=_credentials_keys(values["credentials_key"], data_dir),
         archive_retention_days=values["archive_retention_days"],
         **_acme(values),
+        home_commune=parse_home_commune(values["home_commune"], "home_commune"),
+        organization=_organization(values["organization"]),
     )
+
+
+_HOME_COMMUNE = re.compile(r"\s*([0-9]{5})\s+(\S.*?)\s*")
+
+
+def parse_home_commune(value: str, key: str) -> tuple[str, str] | None:
+    """ "31520 Ramonville-Saint-Agne" → ("31520", "Ramonville-Saint-Agne"); "" → None."""
+    if not value.strip():
+        return None
+    match = _HOME_COMMUNE.fullmatch(value)
+    if match is None:
+        raise ConfigError(
+            f"{key}: expected a postal code and a commune name such as "
+            f"'31520 Ramonville-Saint-Agne', got {value!r}"
+        )
+    return match.group(1), match.group(2)
+
+
+_ORGANIZATION_CHOICES = {
+    "type": {"ASSOCIATION", "INFORMAL", "COOPERATIVE", "MICROCOMPANY", "COMPANY", "INDIVIDUAL"}
+    | {"OTHER"},
+    "host_provider_type": {"HOME", "HOSTEDBAY", "HOSTEDSERVER", "OUTSOURCED"},
+    "host_server_type": {"NANO", "PHYSICAL", "VIRTUAL", "SHARED", "CLOUD"},
+}
+_URL_KEYS = {"website", "logo", "contact_url", "legal_url", "guide_user", "guide_technical"}
+
+
+def _organization(values: dict[str, str]) -> dict[str, str]:
+    checked = {key: value.strip() for key, value in values.items()}
+    for key, choices in _ORGANIZATION_CHOICES.items():
+        checked[key] = checked[key].upper()
+        if checked[key] not in choices:
+            raise ConfigError(
+                f"organization.{key}: expected one of {', '.join(sorted(choices))}, "
+                f"got {values[key]!r}"
+            )
+    for key in _URL_KEYS:
+        if checked[key] and not re.fullmatch(r"https?://\S+", checked[key]):
+            raise ConfigError(f"organization.{key}: expected an http(s):// address")
+    for key in ("start_date", "chatons_start_date"):
+        if checked[key]:
+            try:
+                date.fromisoformat(checked[key])
+            except ValueError as exc:
+                raise ConfigError(
+                    f"organization.{key}: expected a date as YYYY-MM-DD, got {values[key]!r}"
+                ) from exc
+    if not re.fullmatch(r"[A-Z]{2}", checked["country_code"].upper()):
+        raise ConfigError("organization.country_code: expected a two-letter ISO country code")
+    checked["country_code"] = checked["country_code"].upper()
+    email = checked["email"]
+    if email and (email.count("@") != 1 or any(c.isspace() for c in email)):
+        raise ConfigError(f"organization.email: expected an email address, got {email!r}")
+    return checked
 
 
 def _acme(values: dict[str, Any]) -> dict[str, str]:

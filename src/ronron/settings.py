@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "ronron.services",
     "ronron.fleet",
     "ronron.reconcile",
+    "ronron.reports",
     "ronron.api",
 ]
 
@@ -183,5 +184,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # WeasyPrint logs each step of every PDF at INFO.
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }

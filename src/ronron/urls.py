@@ -9,5 +9,7 @@ urlpatterns = [
     path("servers/", include("ronron.fleet.urls")),
     path("services/", include("ronron.services.urls")),
     path("plan/", include("ronron.reconcile.urls")),
+    path("reports/", include("ronron.reports.urls")),
+    path(".well-known/chatonsinfos/", include("ronron.reports.urls_chatonsinfos")),
     path("api/", include("ronron.api.urls")),
 ]

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
@@ -209,7 +210,7 @@ LIFECYCLE: dict[str, dict[str, Any]] = {
 }
 
 
-def _lifecycle(name: str) -> Callable[..., HttpResponse]:
+def _lifecycle(name: str) -> Callable[..., HttpResponseBase]:
     step = LIFECYCLE[name]
 
     @staff_required
