@@ -1,5 +1,7 @@
 from django.urls import include, path
 
+from ronron.services import views_feed as services_feed
+
 urlpatterns = [
     path("", include("ronron.core.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
@@ -9,6 +11,7 @@ urlpatterns = [
     path("servers/", include("ronron.fleet.urls")),
     path("services/", include("ronron.services.urls")),
     path("plan/", include("ronron.reconcile.urls")),
+    path("rosters/feed/<int:pk>/", services_feed.roster_feed, name="roster_feed"),
     path("reports/", include("ronron.reports.urls")),
     path(".well-known/chatonsinfos/", include("ronron.reports.urls_chatonsinfos")),
     path("api/", include("ronron.api.urls")),

@@ -108,6 +108,14 @@ def prepare_member(member: Member) -> None:
     member.full_clean(exclude=["themes"])
 
 
+def _rosters_may_have_changed() -> None:
+    """Lists and cloud groups follow rosters computed from members and contacts: have them
+    re-read once this change is committed."""
+    from ronron.services.tasks import schedule_roster_sync
+
+    schedule_roster_sync()
+
+
 def _set_fields(obj: Any, data: dict[str, Any], allowed: set[str]) -> None:
     unknown = set(data) - allowed
     if unknown:
@@ -147,6 +155,7 @@ def create_member(*, actor: Any, themes: list[Theme] | None = None, **data: Any)
         member_id=member.pk,
         after=member_snapshot(member),
     )
+    _rosters_may_have_changed()
     return member
 
 
@@ -171,6 +180,7 @@ def update_member(
             before=before,
             after=after,
         )
+        _rosters_may_have_changed()
     return member
 
 
@@ -198,6 +208,7 @@ def _transition(
         before=before,
         after=member_snapshot(member),
     )
+    _rosters_may_have_changed()
     return member
 
 
@@ -282,6 +293,7 @@ def add_contact(member: Member, *, actor: Any, roles: list[str] | str = "", **da
         member_id=member.pk,
         after=audit.snapshot(contact),
     )
+    _rosters_may_have_changed()
     return contact
 
 
@@ -307,6 +319,7 @@ def update_contact(
             before=before,
             after=after,
         )
+        _rosters_may_have_changed()
     return contact
 
 
@@ -316,6 +329,7 @@ def remove_contact(contact: Contact, *, actor: Any) -> None:
     member_id = contact.member_id
     audit.record("contact.removed", actor=actor, obj=contact, member_id=member_id, before=before)
     contact.delete()
+    _rosters_may_have_changed()
 
 
 def _check_year(year: Any) -> None:

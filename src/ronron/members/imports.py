@@ -411,6 +411,10 @@ def import_members(
             plans = _plan(parsed, report)
             if report.ok and (report.created or report.updated):
                 _write(plans, actor=actor, report=report)
+                # Rosters are computed from members and contacts: lists re-read them.
+                from ronron.services.tasks import schedule_roster_sync
+
+                schedule_roster_sync()
     if not report.ok:
         # Nothing was written: counts would only mislead.
         report.created, report.updated, report.unchanged, report.rows = [], [], [], []

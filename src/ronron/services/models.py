@@ -64,6 +64,15 @@ class Service(models.Model):
         _("observed state"), max_length=20, choices=Observed.choices, default=Observed.UNKNOWN
     )
     observed = models.JSONField(_("observation"), default=dict, blank=True)
+    # The roster a list or a cloud group follows: its members are the roster's addresses.
+    roster = models.ForeignKey(
+        "services.Roster",
+        verbose_name=_("follows the roster"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="services",
+    )
     observed_at = models.DateTimeField(_("observed on"), null=True, blank=True)
     # Credentials Ronron created for the member (admin password, database password…).
     credentials = EncryptedJSONField(_("credentials"), null=True, blank=True)
@@ -95,3 +104,71 @@ class Service(models.Model):
     def __str__(self) -> str:
         label = self.get_kind_display() if self.kind else self.get_family_display()
         return f"{label} ({self.member.number})" if not self.name else f"{self.name} ({label})"
+
+
+class Roster(models.Model):
+    """A named, computed set of e-mail addresses that lists and cloud groups follow.
+
+    Where the addresses come from is the *source* (see ``services/rosters.py``, where sources are
+    registered: Ronron's own member file today; a member association's Galette or Dolibarr can
+    plug in later). Nothing here stores the computed addresses, except for uploaded ones.
+    """
+
+    slug = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200, validators=[reject_control_characters])
+    source = models.CharField(_("source"), max_length=30)
+    # The member whose contacts make the roster, for sources about one member.
+    member = models.ForeignKey(
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="rosters",
+    )
+    # Addresses given by an uploaded file: [{"email": "…", "name": "…"}, …].
+    uploaded = models.JSONField(_("uploaded addresses"), default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("roster")
+        verbose_name_plural = _("rosters")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RosterSync(models.Model):
+    """One re-synchronisation of a service that follows a roster, and how it went."""
+
+    class Outcome(models.TextChoices):
+        RUNNING = "running", _("Running")
+        OK = "ok", _("Done")
+        FAILED = "failed", _("Failed")
+
+    service = models.ForeignKey(
+        Service, verbose_name=_("service"), on_delete=models.CASCADE, related_name="syncs"
+    )
+    roster = models.ForeignKey(
+        Roster, verbose_name=_("roster"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=Outcome.choices, default=Outcome.RUNNING
+    )
+    # The digest of the addresses the service was brought to: unchanged digest, nothing to do.
+    digest = models.CharField(max_length=64, blank=True)
+    addresses = models.PositiveIntegerField(_("addresses"), default=0)
+    message = models.TextField(_("message"), blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("roster synchronisation")
+        verbose_name_plural = _("roster synchronisations")
+        indexes = [models.Index(fields=["service", "-started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.service} {self.started_at:%Y-%m-%d %H:%M}"
