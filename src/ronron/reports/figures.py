@@ -255,16 +255,21 @@ class _Calculator:
         for service in self.services:
             self.families_by_member.setdefault(service.member_pk, []).append(service)
         self.manages = any(s.managed for s in self.services)
+        self._members_of: dict[int, list[_Member]] = {}
 
     def members_of(self, year: int) -> list[_Member]:
-        end = date(year, 12, 31)
-        return [
-            m
-            for m in self.members
-            if m.joined_on is not None
-            and m.joined_on <= end
-            and (m.left_on is None or m.left_on > end)
-        ]
+        """Members at the end of ``year``; each year is asked twice (as itself and as the year
+        before the next), so it is counted once."""
+        if year not in self._members_of:
+            end = date(year, 12, 31)
+            self._members_of[year] = [
+                m
+                for m in self.members
+                if m.joined_on is not None
+                and m.joined_on <= end
+                and (m.left_on is None or m.left_on > end)
+            ]
+        return self._members_of[year]
 
     def year(self, year: int) -> YearFigures:
         end = date(year, 12, 31)

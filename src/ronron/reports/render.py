@@ -58,6 +58,7 @@ def write_atomically(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes it 0600: a web server publishing the file must be able to read it.
         os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:

@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 from django_tasks import task
 
@@ -39,21 +40,30 @@ def schedule_roster_sync() -> None:
 
 
 def following_services() -> Any:
-    return Service.objects.filter(
-        roster__isnull=False,
-        managed=True,
-        removed_at__isnull=True,
-        wanted_state=Service.Wanted.PRESENT,
-    ).select_related("roster", "server")
+    """The services that follow a roster, each with the digest of its last successful sync
+    (``last_digest``), read in the same query."""
+    last_ok = RosterSync.objects.filter(
+        service=OuterRef("pk"), outcome=RosterSync.Outcome.OK
+    ).order_by("-started_at", "-id")
+    return (
+        Service.objects.filter(
+            roster__isnull=False,
+            managed=True,
+            removed_at__isnull=True,
+            wanted_state=Service.Wanted.PRESENT,
+        )
+        .select_related("roster", "server")
+        .annotate(last_digest=Subquery(last_ok.values("digest")[:1]))
+    )
 
 
 def sync_service(
     service: Service, found: list[rosters.Entry], *, force: bool = False
 ) -> RosterSync | None:
-    """Bring one service to its roster if the roster moved since; the record of it, if any."""
+    """Bring one service (read through ``following_services``) to its roster if the roster
+    moved since its last successful sync; the record of it, if any."""
     fingerprint = rosters.digest(found)
-    last = service.syncs.filter(outcome=RosterSync.Outcome.OK).only("digest").first()
-    if not force and last is not None and last.digest == fingerprint:
+    if not force and getattr(service, "last_digest", None) == fingerprint:
         return None
     record = RosterSync.objects.create(
         service=service, roster=service.roster, digest=fingerprint, addresses=len(found)

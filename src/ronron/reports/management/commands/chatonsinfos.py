@@ -7,9 +7,7 @@ half a file. Nothing else in the directory is touched.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from ronron.reports import chatonsinfos
+from ronron.reports.render import write_atomically
 
 _BASE_URL = re.compile(r"https?://[^\s\x00/]+(?:/[^\s\x00]*)?")
 
@@ -28,21 +27,6 @@ def _base_url(value: str) -> str:
             % {"example": "https://example.org/.well-known/chatonsinfos/", "value": value}
         )
     return value if value.endswith("/") else value + "/"
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes it 0600: the web server that publishes it must be able to read it.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class Command(BaseCommand):
@@ -67,7 +51,7 @@ class Command(BaseCommand):
             directory.mkdir(parents=True, exist_ok=True)
             for name, text in files.items():
                 path = directory / f"{name}{chatonsinfos.SUFFIX}"
-                _write_atomically(path, text)
+                write_atomically(path, text.encode())
                 self.stdout.write(str(path))
         except OSError as exc:
             raise CommandError(
