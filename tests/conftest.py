@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.stack.phpfpm",
     "tests.stack.mariadb",
     "tests.stack.sshd",
+    "tests.stack.sympa",
     "tests.drivers.wpstack",
 ]
 
