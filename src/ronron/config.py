@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import tomllib
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -45,6 +46,9 @@ DEFAULTS: dict[str, Any] = {
     "language": "fr",
     "time_zone": "Europe/Paris",
     "hoster_name": "Ronron",
+    # Where Ronron is reached, as the hoster's servers see it: Sympa fetches the lists' rosters
+    # from here (a server may override it with its layout's ronron_url).
+    "public_url": "http://127.0.0.1:8000",
     # The hoster's own commune, "31520 Ramonville-Saint-Agne": the general-assembly report
     # counts the associations there apart from the rest of its région. Empty: none.
     "home_commune": "",
@@ -255,6 +259,7 @@ class Config:
     # (postal code, commune name) or None; see DEFAULTS["home_commune"].
     home_commune: tuple[str, str] | None = None
     organization: dict[str, str] = field(default_factory=dict)
+    public_url: str = "http://127.0.0.1:8000"
 
 
 def _generated_key(data_dir: Path, name: str, make: Callable[[], str]) -> str:
@@ -317,7 +322,24 @@ def load(environ: dict[str, str] | None = None) -> Config:
         **_acme(values),
         home_commune=parse_home_commune(values["home_commune"], "home_commune"),
         organization=_organization(values["organization"]),
+        public_url=_public_url(values["public_url"]),
     )
+
+
+def _public_url(value: str) -> str:
+    parsed = urllib.parse.urlsplit(value.strip())
+    if (
+        parsed.scheme not in {"http", "https"}
+        or not parsed.hostname
+        or parsed.query
+        or parsed.fragment
+        or re.search(r"[\s\x00]", value.strip())
+    ):
+        raise ConfigError(
+            f"public_url: expected the address Ronron is reached at, such as "
+            f"'https://ronron.example.org', got {value!r}"
+        )
+    return value.strip().rstrip("/")
 
 
 _HOME_COMMUNE = re.compile(r"\s*([0-9]{5})\s+(\S.*?)\s*")

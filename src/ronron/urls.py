@@ -12,6 +12,8 @@ urlpatterns = [
     path("services/", include("ronron.services.urls")),
     path("plan/", include("ronron.reconcile.urls")),
     path("rosters/feed/<int:pk>/", services_feed.roster_feed, name="roster_feed"),
+    path("rosters/", include("ronron.services.urls_rosters")),
+    path("lists/", include("ronron.services.urls_lists")),
     path("reports/", include("ronron.reports.urls")),
     path(".well-known/chatonsinfos/", include("ronron.reports.urls_chatonsinfos")),
     path("api/", include("ronron.api.urls")),

@@ -2,7 +2,8 @@
 
 When one of these tests fails after you added or changed a user-visible string:
 run `make messages`, translate the new entries of src/ronron/locale/fr/LC_MESSAGES/django.po
-(and remove their `#, fuzzy` flag), then run `make` to compile the .mo files, and commit both.
+(and remove their `#, fuzzy` flag), then run `make messages` again (it compiles the .mo
+files), and commit both.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ FR_PO = LOCALE / "fr" / "LC_MESSAGES" / "django.po"
 HOW_TO_FIX = (
     "Run `make messages`, translate the new entries in "
     "src/ronron/locale/fr/LC_MESSAGES/django.po (and drop their `#, fuzzy` flag), "
-    "then run `make` to compile the .mo files."
+    "then run `make messages` again: it compiles the .mo files."
 )
 
 # %(name)s, %(seconds).1f, %s, %d… and {name}; "%%" is a literal percent sign, not a placeholder.
@@ -109,11 +110,11 @@ def catalogue_map(entries) -> dict[tuple[str | None, str], object]:
 def test_compiled_catalogues_match_their_sources(language):
     folder = LOCALE / language / "LC_MESSAGES"
     mo_path = folder / "django.mo"
-    assert mo_path.exists(), f"{mo_path} is missing: run `make` to compile the catalogues."
+    assert mo_path.exists(), f"{mo_path} is missing: run `make messages` to compile the catalogues."
     po = polib.pofile(str(folder / "django.po"))
     mo = polib.mofile(str(mo_path))
     assert catalogue_map(mo) == catalogue_map(po), (
-        f"{mo_path} is older than its django.po: run `make` to compile the catalogues."
+        f"{mo_path} is older than its django.po: run `make messages` to compile the catalogues."
     )
     assert mo.metadata.get("Plural-Forms") == po.metadata.get("Plural-Forms")
 

@@ -2,7 +2,7 @@
 
 from importlib import import_module
 
-DRIVER_MODULES = ["ronron.drivers.static", "ronron.drivers.wordpress"]
+DRIVER_MODULES = ["ronron.drivers.static", "ronron.drivers.wordpress", "ronron.drivers.sympa"]
 
 
 def load_all() -> None:

@@ -42,6 +42,24 @@ class Layout:
     # The "service suspendu" page and ACME challenges
     suspended_root: str = "/srv/ronron/suspended"
     acme_root: str = "/srv/ronron/acme"
+    # Sympa (Debian's package). ``sympa_env`` is given to every Sympa program through
+    # ``env`` (the test suite points SYMPA_CONFIG at a private instance); the database is
+    # Debian's SQLite one, read directly for subscriber counts ("" = not readable: no counts).
+    sympa: tuple[str, ...] = ("/usr/bin/sympa",)
+    sympa_env: tuple[str, ...] = ()
+    sympa_user: str = "sympa"
+    sympa_etc: str = "/etc/sympa"
+    sympa_list_data: str = "/var/lib/sympa/list_data"
+    sympa_arc: str = "/var/lib/sympa/arc"
+    sympa_database: str = "/var/lib/dbconfig-common/sqlite3/sympa/sympa"
+    sympa_library: str = "/usr/share/sympa/lib"
+    # Exports of lists are staged here before Ronron copies them in.
+    sympa_staging: str = "/var/lib/sympa/ronron-exports"
+    # Lists re-read their rosters in this many Sympa processes at once (one per core is right:
+    # SQLite has one writer, and each process is CPU-bound between its writes).
+    sympa_sync_processes: int = 2
+    # How this server reaches Ronron's roster feed ("" = the configured public_url).
+    ronron_url: str = ""
 
     @classmethod
     def from_overrides(cls, overrides: dict[str, Any]) -> Layout:

@@ -195,6 +195,20 @@ def servers_in_scope(*, server: str | None = None, member: str | None = None) ->
     return list(servers.order_by("name"))
 
 
+def drivers_for(server: Server) -> list[Any]:
+    """The drivers whose services the server's roles let it run (all of them for a server
+    with no role): a list server is not searched for web sites, nor a web server for lists."""
+    from ronron.services.actions import ROLE_OF_FAMILY
+    from ronron.services.kinds import KINDS
+
+    roles = set(server.role_list)
+    return [
+        driver
+        for driver in drivers()
+        if not roles or ROLE_OF_FAMILY.get(KINDS.get(driver.kind, ""), "") in roles
+    ]
+
+
 def claimed_slugs(server: Server) -> set[str]:
     """Every live managed service on that server, of any kind and whatever the scope of the
     plan: an orphan is what *no* service claims (a WordPress site's system user is not an
@@ -251,7 +265,7 @@ def compute_plan(*, server: str | None = None, member: str | None = None) -> Pla
             if not any(e.server == srv.name for e in plan.errors):
                 plan.errors.append(PlanError(srv.name, str(exc)))
             continue
-        for driver in drivers():
+        for driver in drivers_for(srv):
             try:
                 found = driver.orphans(srv, host, claimed_slugs(srv))
             except Exception as exc:

@@ -79,7 +79,8 @@ MAX_SLUG = 24
 
 
 def _slug_base(domain: str, member: Member) -> str:
-    source = domain.split(".")[0] if domain else member.number.lower()
+    # A list's "domain" is its address: its name makes the system name.
+    source = domain.split("@")[0].split(".")[0] if domain else member.number.lower()
     base = re.sub(r"[^a-z0-9-]+", "-", source.lower()).strip("-")
     return (base or "site")[: MAX_SLUG - 3].strip("-")
 
@@ -123,9 +124,10 @@ def request_service(
         ) from None
     family = KINDS[kind]
     errors: dict[str, Any] = {}
-    if domain:
+    if domain or hasattr(driver, "normalize_domain"):
         try:
-            domain = normalize_domain(domain)
+            # A driver may give "domain" its own meaning (a list's address).
+            domain = getattr(driver, "normalize_domain", normalize_domain)(domain)
         except ValidationError as exc:
             errors["domain"] = exc.messages
     clean_spec: dict[str, Any] = {}

@@ -35,6 +35,18 @@ LIMIT_FIELDS: dict[str, Any] = {
     for name in ("requests_per_second", "client_max_body_mb", "php_workers", "php_memory_limit_mb")
 }
 WORDPRESS_FIELDS = ("title", "admin_email", "admin_user")
+LIST_FIELDS = ("subject", "list_type", "owners")
+# Where a setting of the spec is shown in the form, when the names differ.
+SPEC_FIELD_NAMES = {"type": "list_type"}
+LIST_TYPE_LABELS: dict[str, Any] = {
+    "discussion_list": _("Discussion: every subscriber may write"),
+    "hotline": _("Hotline: anyone may write, subscribers answer"),
+    "news-letter": _("Newsletter: only moderators send"),
+    "html-news-letter": _("HTML newsletter: only moderators send"),
+    "private_working_group": _("Private working group: subscribers only, private archives"),
+    "public_web_forum": _("Public forum: web archives open to all"),
+    "confidential": _("Confidential: subscribers hidden from one another"),
+}
 
 
 def kind_choices() -> list[tuple[str, Any]]:
@@ -60,6 +72,12 @@ def locate_spec_errors(driver: Driver, spec: dict[str, Any]) -> dict[str, list[s
         problems = whole
     else:
         return {}
+    if hasattr(problems, "error_dict"):
+        # The driver said which setting each problem is about.
+        return {
+            SPEC_FIELD_NAMES.get(key, key): [m for e in errors for m in e.messages]
+            for key, errors in problems.error_dict.items()
+        }
     located: dict[str, list[str]] = {}
     for key, value in spec.items():
         if key == "limits" and isinstance(value, dict):
@@ -147,9 +165,12 @@ class ServiceRequestForm(ConsoleFormMixin, LimitsMixin, forms.Form):
     member = MemberChoiceField(label=_("Member"), queryset=Member.objects.order_by("number"))
     kind = forms.ChoiceField(label=_("Kind of service"), choices=())
     domain = forms.CharField(
-        label=_("Domain name"),
+        label=_("Address"),
         max_length=253,
-        help_text=_("The site's address, such as monasso.fr; accented names are accepted."),
+        help_text=_(
+            "A site's domain name, such as monasso.fr (accented names are accepted); a list's "
+            "e-mail address, such as adherents@listes.monasso.fr."
+        ),
         widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "none"}),
     )
     aliases = forms.CharField(
@@ -187,6 +208,25 @@ class ServiceRequestForm(ConsoleFormMixin, LimitsMixin, forms.Form):
         help_text=_("WordPress only. Empty: “webmestre”."),
     )
 
+    subject = forms.CharField(
+        label=_("Subject of the list"),
+        max_length=200,
+        required=False,
+        help_text=_("Lists only: its title, such as “Adhérents de Mon Asso”."),
+    )
+    list_type = forms.ChoiceField(
+        label=_("Type of list"),
+        choices=list(LIST_TYPE_LABELS.items()),
+        initial="discussion_list",
+        required=False,
+    )
+    owners = forms.CharField(
+        label=_("Owners of the list"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
+        help_text=_("One e-mail address per line. Empty: the member's technical contact."),
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = kind_choices()  # type: ignore[attr-defined]
@@ -194,6 +234,15 @@ class ServiceRequestForm(ConsoleFormMixin, LimitsMixin, forms.Form):
 
     def spec(self, member: Member | None = None) -> dict[str, Any]:
         data = self.cleaned_data
+        if data.get("kind") == "list":
+            owners = split_lines(data.get("owners", ""))
+            if not owners and member is not None and tech_email(member):
+                owners = [tech_email(member)]
+            return {
+                "subject": data.get("subject", ""),
+                "type": data.get("list_type") or "discussion_list",
+                "owners": owners,
+            }
         spec: dict[str, Any] = {}
         aliases = split_lines(data.get("aliases", ""))
         if aliases:

@@ -144,6 +144,8 @@ class RosterSync(models.Model):
     """One re-synchronisation of a service that follows a roster, and how it went."""
 
     class Outcome(models.TextChoices):
+        # Asked for (a list reopened, its source rewritten): the next sync takes it.
+        PENDING = "pending", _("Waiting")
         RUNNING = "running", _("Running")
         OK = "ok", _("Done")
         FAILED = "failed", _("Failed")

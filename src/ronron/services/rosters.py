@@ -22,12 +22,21 @@ from django.utils.translation import gettext_lazy as _
 
 from ronron.core.validators import validate_email
 from ronron.members.models import Contact, Member
-from ronron.services.models import Roster
+from ronron.services.models import Roster, Service
 
 # Members whose contacts are on the member file's rosters: admitted and not gone (a member who
 # gave notice stays until the date it leaves).
 ACTIVE = (Member.Status.MEMBER, Member.Status.LEAVING)
 BOARD_ROLES = (Contact.Role.PRESIDENT, Contact.Role.TREASURER, Contact.Role.SECRETARY)
+
+
+# Sympa reads a list's roster with its own credential: user service-<pk>, and this secret of
+# the service (services/credentials.py) as the password.
+ROSTER_FEED = "roster_feed"
+
+
+def feed_user(service: Service) -> str:
+    return f"service-{service.pk}"
 
 
 @dataclass(frozen=True, order=True)

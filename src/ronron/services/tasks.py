@@ -10,16 +10,21 @@ for a Sympa list, ``sympa include``, after which Sympa adds and removes the diff
 from __future__ import annotations
 
 import logging
-from typing import Any
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 from django_tasks import task
 
 from ronron.drivers.base import driver_for
 from ronron.services import rosters
 from ronron.services.models import Roster, RosterSync, Service
+
+if TYPE_CHECKING:
+    from ronron.fleet.models import Server
 
 log = logging.getLogger(__name__)
 
@@ -39,12 +44,27 @@ def schedule_roster_sync() -> None:
     transaction.on_commit(_enqueue_sync)
 
 
+def request_roster_sync(service: Service) -> str:
+    """Have the service brought to its roster by the next sync even if its roster did not
+    change (it was reopened, or its source rewritten). The sync task takes every request
+    waiting at once, so that an apply of many lists ends in one batch."""
+    RosterSync.objects.create(
+        service=service, roster_id=service.roster_id, outcome=RosterSync.Outcome.PENDING
+    )
+    schedule_roster_sync()
+    return "synchronisation with the roster requested"
+
+
 def following_services() -> Any:
     """The services that follow a roster, each with the digest of its last successful sync
-    (``last_digest``), read in the same query."""
+    (``last_digest``), when its last sync ended (``last_finished``) and whether a sync was
+    requested (``sync_requested``), read in one query."""
     last_ok = RosterSync.objects.filter(
         service=OuterRef("pk"), outcome=RosterSync.Outcome.OK
     ).order_by("-started_at", "-id")
+    last = RosterSync.objects.filter(service=OuterRef("pk"), finished_at__isnull=False).order_by(
+        "-finished_at"
+    )
     return (
         Service.objects.filter(
             roster__isnull=False,
@@ -52,54 +72,101 @@ def following_services() -> Any:
             removed_at__isnull=True,
             wanted_state=Service.Wanted.PRESENT,
         )
-        .select_related("roster", "server")
-        .annotate(last_digest=Subquery(last_ok.values("digest")[:1]))
+        .select_related("roster", "server", "member")
+        .annotate(
+            last_digest=Subquery(last_ok.values("digest")[:1]),
+            last_finished=Subquery(last.values("finished_at")[:1]),
+            sync_requested=Exists(
+                RosterSync.objects.filter(
+                    service=OuterRef("pk"), outcome=RosterSync.Outcome.PENDING
+                )
+            ),
+        )
     )
 
 
-def sync_service(
-    service: Service, found: list[rosters.Entry], *, force: bool = False
-) -> RosterSync | None:
-    """Bring one service (read through ``following_services``) to its roster if the roster
-    moved since its last successful sync; the record of it, if any."""
-    fingerprint = rosters.digest(found)
-    if not force and getattr(service, "last_digest", None) == fingerprint:
-        return None
-    record = RosterSync.objects.create(
-        service=service, roster=service.roster, digest=fingerprint, addresses=len(found)
-    )
-    try:
-        driver: Any = driver_for(service.kind)
-        if service.server is None:
-            raise RuntimeError("the service has no server")
-        message = driver.refresh_roster(service, service.server.host())
-    except Exception as exc:
-        log.warning("roster sync of service %s failed: %s", service.pk, exc)
-        record.outcome = RosterSync.Outcome.FAILED
-        record.message = str(exc)[:2000]
-    else:
-        record.outcome = RosterSync.Outcome.OK
-        record.message = str(message or "")[:2000]
-    record.finished_at = timezone.now()
-    record.save(update_fields=["outcome", "message", "finished_at"])
-    return record
+def _wait_for_next_second(services: list[Service]) -> None:
+    """Sympa stamps members to the second and a sync only removes those stamped before the
+    second it started in: a list's next sync must start in a later second than its last one
+    ended, or the members who just left stay."""
+    finished = [
+        s.last_finished  # type: ignore[attr-defined]
+        for s in services
+        if getattr(s, "last_finished", None) is not None
+    ]
+    if not finished:
+        return
+    last = int(max(finished).timestamp())
+    while time.time() < last + 1:
+        time.sleep(min(0.05, last + 1 - time.time()) + 0.001)
 
 
-def sync_rosters(*, force: bool = False) -> dict[str, int]:
-    """Every following service whose roster changed; each roster computed once."""
+def _refresh(server: Server, kind: str, services: list[Service]) -> dict[int, tuple[bool, str]]:
+    driver: Any = driver_for(kind)
+    refresh = getattr(driver, "refresh_rosters", None)
+    if refresh is None:
+        raise RuntimeError(f"services of kind {kind!r} cannot follow a roster")
+    outcomes: dict[int, tuple[bool, str]] = refresh(server.host(), services)
+    return outcomes
+
+
+def sync_rosters(*, force: bool = False, only: list[int] | None = None) -> dict[str, Any]:
+    """Bring every following service whose roster changed since its last successful sync (all
+    of them with ``force``; only those in ``only`` if given) to its roster: each roster is
+    computed once, and each server's lists are asked together."""
+    services = following_services()
+    if only is not None:
+        services = services.filter(pk__in=only)
+    # Requests made from now on are for the next sync: this one may have read their roster.
+    requests_seen = RosterSync.objects.filter(outcome=RosterSync.Outcome.PENDING).aggregate(
+        last=Max("pk")
+    )["last"]
     computed: dict[int, list[rosters.Entry]] = {}
-    asked = failed = 0
-    for service in following_services():
+    due: dict[tuple[int, str], list[Service]] = defaultdict(list)
+    records: dict[int, RosterSync] = {}
+    for service in services:
         roster: Roster = service.roster
         if roster.pk not in computed:
             computed[roster.pk] = rosters.entries(roster)
-        record = sync_service(service, computed[roster.pk], force=force)
-        if record is not None:
-            asked += 1
-            failed += record.outcome == RosterSync.Outcome.FAILED
-    return {"services": asked, "failed": failed}
+        found = computed[roster.pk]
+        fingerprint = rosters.digest(found)
+        if not force and not service.sync_requested and service.last_digest == fingerprint:
+            continue
+        records[service.pk] = RosterSync.objects.create(
+            service=service, roster=roster, digest=fingerprint, addresses=len(found)
+        )
+        due[(service.server_id or 0, service.kind)].append(service)
+    if requests_seen is not None and records:
+        RosterSync.objects.filter(
+            service__in=list(records), outcome=RosterSync.Outcome.PENDING, pk__lte=requests_seen
+        ).delete()
+    messages: dict[int, str] = {}
+    for (_server_id, kind), group in due.items():
+        server = group[0].server
+        try:
+            if server is None:
+                raise RuntimeError("the service has no server")
+            _wait_for_next_second(group)
+            outcomes = _refresh(server, kind, group)
+        except Exception as exc:
+            log.warning("roster sync of %d services failed: %s", len(group), exc)
+            outcomes = {service.pk: (False, str(exc)) for service in group}
+        finished = timezone.now()
+        for service in group:
+            done, message = outcomes.get(service.pk, (False, "no answer"))
+            record = records[service.pk]
+            record.outcome = RosterSync.Outcome.OK if done else RosterSync.Outcome.FAILED
+            record.message = message[:2000]
+            record.finished_at = finished
+            messages[service.pk] = message
+        RosterSync.objects.bulk_update(
+            [records[s.pk] for s in group], ["outcome", "message", "finished_at"]
+        )
+    failed = sum(record.outcome == RosterSync.Outcome.FAILED for record in records.values())
+    return {"services": len(records), "failed": failed, "messages": messages}
 
 
 @task()
 def sync_rosters_task() -> dict[str, int]:
-    return sync_rosters()
+    done = sync_rosters()
+    return {"services": done["services"], "failed": done["failed"]}

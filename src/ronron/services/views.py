@@ -26,6 +26,7 @@ from ronron.reconcile.views import badge
 from ronron.services import actions
 from ronron.services.forms import (
     LIMIT_LABELS,
+    LIST_FIELDS,
     WORDPRESS_FIELDS,
     ServiceRequestForm,
     ServiceSettingsForm,
@@ -33,6 +34,7 @@ from ronron.services.forms import (
     tech_email,
 )
 from ronron.services.models import Service
+from ronron.services.views_rosters import roster_panel
 
 RECENT_RUNS = 5
 HISTORY_SIZE = 30
@@ -141,6 +143,7 @@ def service_create(request: HttpRequest) -> HttpResponse:
             "member": member,
             "main_fields": [form[n] for n in ("member", "kind", "domain", "aliases", "server")],
             "wordpress_fields": [form[n] for n in WORDPRESS_FIELDS],
+            "list_fields": [form[n] for n in LIST_FIELDS],
             **_limit_fields(form),
         },
         status=400 if form.errors else 200,
@@ -233,8 +236,9 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "service": service,
             "domain": shown_domain(service.domain),
+            # A list's "domain" is its e-mail address, not a web site.
             "site_url": f"{'https' if facts.get('tls') else 'http'}://{service.domain}/"
-            if service.domain
+            if service.domain and service.family == "web"
             else "",
             "aliases": [shown_domain(a) for a in (service.spec or {}).get("aliases", [])],
             "settings_rows": _settings(service),
@@ -252,6 +256,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
             and service.credentials_revealed_at is None,
             "revealed_by": _revealed_by(service) if service.credentials_revealed_at else None,
             "history": history,
+            **roster_panel(service),
         },
     )
 

@@ -17,12 +17,7 @@ from django.views.decorators.http import require_safe
 
 from ronron.services import rosters
 from ronron.services.models import Service
-
-ROSTER_FEED = "roster_feed"
-
-
-def feed_user(service: Service) -> str:
-    return f"service-{service.pk}"
+from ronron.services.rosters import ROSTER_FEED, feed_user
 
 
 def _credentials(request: HttpRequest) -> tuple[str, str] | None:

@@ -17,6 +17,7 @@ import re
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,37 +162,44 @@ def export_site(
     directory (or ``directory``), verified; returns its path. Nothing on the site changes."""
     layout = host.layout
     slug = check_slug(site.slug)
-    member_dir = directory or archives_dir() / _part(member_number, "member number")
-    name = name or archive_name(kind, slug, now)
-    sites_root = check_path(layout.sites_root)
-    staging = f"{sites_root}/{STAGING}"
-    staged = f"{staging}/{name}"
     root = site.root(layout)
     if not host.exists(root):
         raise ArchiveError(f"{root} does not exist on {host.name}: nothing to export")
+    member_dir = directory or archives_dir() / _part(member_number, "member number")
+    target = member_dir / (name or archive_name(kind, slug, now))
+    sources = [root] + ([dump] if dump else [])
+    return export_paths(host, sources, staging=_site_staging(host), target=target)
 
+
+def _site_staging(host: Host) -> str:
+    return f"{check_path(host.layout.sites_root)}/{STAGING}"
+
+
+def export_paths(host: Host, sources: list[str], *, staging: str, target: Path) -> Path:
+    """Archive files and directories of the host (each stored under its own name at the top of
+    the archive) into ``target`` in Ronron's data directory, verified against a listing made on
+    the host; returns ``target``. Nothing on the host changes but the staging directory."""
+    staged = f"{check_path(staging)}/{target.name}"
     host.run(["mkdir", "-p", "-m", "0700", staging])
-    expected = {slug}
-    argv = ["tar", "-czf", staged, "-C", sites_root, slug]
-    before = _listing(host, root, slug)
-    if dump:
-        check_path(dump)
-        argv += ["-C", os.path.dirname(dump), os.path.basename(dump)]
-        expected.add(os.path.basename(dump))
-        before.update(_file_entry(host, dump))
+    argv = ["tar", "-czf", staged]
+    expected: set[str] = set()
+    before: dict[str, Entry] = {}
+    for source in sources:
+        parent, top = os.path.split(check_path(source).rstrip("/"))
+        argv += ["-C", parent or "/", top]
+        expected.add(top)
+        before.update(_listing(host, source, top))
     result = host.run(argv, check=False)
     # 1: a file changed while it was read (a log being written); the check below decides.
     if result.returncode not in (0, 1):
         host.run(["rm", "-f", staged], check=False)
         raise ArchiveError(f"tar failed on {host.name}: {result.output[-2000:]}")
-    after = _listing(host, root, slug)
-    if dump:
-        after.update(_file_entry(host, dump))
+    after: dict[str, Entry] = {}
+    for source in sources:
+        after.update(_listing(host, source, os.path.basename(source.rstrip("/"))))
     # What changed during the export (logs) must be there; what did not must match exactly.
     stable = {k: v for k, v in before.items() if after.get(k) == v}
     listing = stable | {k: Entry("?", 0) for k in before.keys() - stable.keys() if k in after}
-
-    target = member_dir / name
     try:
         _copy_in(host, staged, target)
     finally:
@@ -221,22 +229,49 @@ def export_once(
     kind: str,
     dump: str | None = None,
 ) -> tuple[Path, bool]:
+    """The verified export of a site recorded for ``key``, made now if there is none."""
+
+    def sources() -> list[str]:
+        root = site.root(host.layout)
+        if not host.exists(root):
+            raise ArchiveError(f"{root} does not exist on {host.name}: nothing to export")
+        return [root] + ([dump] if dump else [])
+
+    return export_paths_once(
+        key,
+        host,
+        sources,
+        staging=_site_staging(host),
+        member_number=member_number,
+        kind=kind,
+        slug=site.slug,
+    )
+
+
+def export_paths_once(
+    key: str,
+    host: Host,
+    sources: Callable[[], list[str]],
+    *,
+    staging: str,
+    member_number: str,
+    kind: str,
+    slug: str,
+) -> tuple[Path, bool]:
     """The verified export recorded for ``key``, made now if there is none: (path, made now).
 
     Crash-safe: the archive's name is recorded *before* it is made, so that a rerun after a
     kill half-way discards that unfinished archive (and its staged copy on the server) instead
-    of leaving it beside a second one.
+    of leaving it beside a second one. ``sources`` is called only when an export is made.
     """
     existing = verified_export(key)
     if existing is not None:
         return existing, False
     _discard_pending(key, host)
-    target = archives_dir() / _part(member_number, "member number") / archive_name(kind, site.slug)
-    staged = f"{check_path(host.layout.sites_root)}/{STAGING}/{target.name}"
+    target = archives_dir() / _part(member_number, "member number") / archive_name(kind, slug)
+    staged = f"{check_path(staging)}/{target.name}"
     _write_record(key, {"pending": str(target), "staged": staged})
-    path = export_site(
-        host, site, member_number=member_number, kind=kind, dump=dump, name=target.name
-    )
+    path = export_paths(host, sources(), staging=staging, target=target)
     record_export(key, path)
     return path, True
 

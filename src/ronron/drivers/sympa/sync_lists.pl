@@ -4,9 +4,9 @@
 # and Sympa's start-up (~0.5 s) per list. Prints one tab-separated line per list:
 #   LIST@ROBOT  STATUS  ADDED  DELETED  UPDATED  HELD
 # STATUS: ok | partial | failed | skipped (locked by another sync) | closed | unknown
+# Run as `perl -I SYMPA_LIBRARY -e SCRIPT` (Ronron sends it with the command: nothing to install).
 use strict;
 use warnings;
-use lib '/usr/share/sympa/lib';
 use Sympa;
 use Sympa::CLI::include;
 use Sympa::DatabaseManager;
