@@ -4,6 +4,7 @@ when members come and go, closed and reopened, exported then purged; bad input r
 
 from __future__ import annotations
 
+import json
 import secrets
 import shutil
 import socket
@@ -12,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
@@ -148,6 +150,12 @@ def test_a_list_follows_its_roster_as_members_come_and_go(
     assert observed.state == "present"
     assert driver.plan(service, observed) == []
     assert observed.facts["subscribers"] == 1
+
+    # The general-assembly report counts the list and its subscribers as Sympa has them.
+    report = Path(settings.DATA_DIR) / "report.json"
+    call_command("report", str(date.today().year), "--format", "json", "--output", str(report))
+    managed = json.loads(report.read_text())["managed"]
+    assert (managed["lists"], managed["list_addresses"]) == (1, 1)
 
 
 def test_subscribers_are_kept_when_ronron_cannot_be_reached(

@@ -423,7 +423,7 @@ def test_a_list_follows_a_roster_from_its_page(console, staff_user, velo, lists1
         reverse("rosters:follow", args=[service.pk]), {"roster": roster.pk}, follow=True
     )
     assert response.redirect_chain[-1][0] == detail
-    assert "this service now follows the roster Tous" in page(response)
+    assert "this service will follow the roster Tous from the next apply" in page(response)
     service.refresh_from_db()
     assert service.roster == roster
     entry = AuditEntry.objects.get(action="service.roster_changed")

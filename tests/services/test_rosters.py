@@ -133,6 +133,17 @@ def test_feed_follows_the_member_file(client, members, list_service):
     assert "marie@example.org Marie Dupont" in body.splitlines()
 
 
+def test_feed_never_looks_empty_when_the_roster_cannot_be_computed(client, members, list_service):
+    """Sympa would unsubscribe everyone on an empty answer; an error makes it keep them."""
+    url = reverse("roster_feed", args=[list_service.pk])
+    auth = basic(feed_user(list_service), list_service.credentials[ROSTER_FEED])
+    # A source that is not there any more (say, a member's Galette plug-in was removed).
+    Roster.objects.filter(pk=list_service.roster_id).update(source="galette")
+    response = client.get(url, HTTP_AUTHORIZATION=auth)
+    assert response.status_code == 503
+    assert "@" not in response.content.decode()
+
+
 @pytest.mark.django_db(transaction=True)
 @override_settings(TASKS=IMMEDIATE)
 def test_a_committed_change_syncs_the_following_lists_once():

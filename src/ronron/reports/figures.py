@@ -223,7 +223,10 @@ def _alive(service: _Service, day: date) -> bool:
     return not service.managed or service.created_on <= day
 
 
-def _count(value: Any) -> int:
+def _fact(service: _Service, name: str) -> int:
+    """A count the driver observed on the server (``observed["facts"]``), 0 if unknown."""
+    facts = service.observed.get("facts")
+    value = facts.get(name) if isinstance(facts, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
@@ -235,9 +238,9 @@ def _managed(services: list[_Service], day: date) -> ManagedFigures:
     return ManagedFigures(
         web=web,
         lists=len(lists),
-        addresses=sum(_count(s.observed.get("subscribers")) for s in lists if s.managed),
+        addresses=sum(_fact(s, "subscribers") for s in lists if s.managed),
         cloud_spaces=len(clouds),
-        cloud_accounts=sum(_count(s.observed.get("accounts")) for s in clouds if s.managed),
+        cloud_accounts=sum(_fact(s, "accounts") for s in clouds if s.managed),
     )
 
 

@@ -289,6 +289,10 @@ def follow_roster(service: Service, roster: Roster | None, *, actor: Any) -> Ser
         before=before,
         after={"roster": new_id},
     )
-    schedule_roster_sync()
+    # From one roster to another, the list's source stays (it is the service's own feed) and a
+    # sync brings the new addresses; starting or stopping to follow one changes the list's
+    # configuration, which the next apply does (and then asks for the sync).
+    if before["roster"] is not None and new_id is not None:
+        schedule_roster_sync()
     service.roster_id = new_id
     return locked

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -18,6 +19,8 @@ from django.views.decorators.http import require_safe
 from ronron.services import rosters
 from ronron.services.models import Service
 from ronron.services.rosters import ROSTER_FEED, feed_user
+
+log = logging.getLogger(__name__)
 
 
 def _credentials(request: HttpRequest) -> tuple[str, str] | None:
@@ -57,7 +60,16 @@ def roster_feed(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         return _refused()
     assert service.roster is not None
-    text = rosters.feed_text(rosters.entries(service.roster))
+    try:
+        found = rosters.entries(service.roster)
+    except Exception:
+        # Sympa keeps a list's members when its source fails, but empties it on an empty
+        # answer: a roster that cannot be computed must never look empty.
+        log.exception("the roster of service %s cannot be computed", service.pk)
+        return HttpResponse(
+            "Roster unavailable\n", status=503, content_type="text/plain; charset=utf-8"
+        )
+    text = rosters.feed_text(found)
     response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     response["Cache-Control"] = "no-store"
     return response

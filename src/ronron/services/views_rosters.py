@@ -246,6 +246,7 @@ def service_follow(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.error(request, str(message))
         return redirect("services:detail", pk=service.pk)
     roster = form.cleaned_data["roster"]
+    followed_before = service.roster_id is not None
     try:
         actions_rosters.follow_roster(service, roster, actor=request.user)
     except ValidationError as exc:
@@ -253,11 +254,26 @@ def service_follow(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, message)
     else:
         if roster is None:
-            messages.success(request, _("Recorded: this service follows no roster any more."))
+            messages.success(
+                request,
+                _(
+                    "Recorded: this service follows no roster any more. At the next apply, "
+                    "the roster's addresses leave it; addresses added by hand stay."
+                ),
+            )
+        elif followed_before:
+            messages.success(
+                request,
+                _(
+                    "Recorded: this service now follows the roster %(name)s. Its members "
+                    "change in a few seconds."
+                )
+                % {"name": roster.name},
+            )
         else:
             messages.success(
                 request,
-                _("Recorded: this service now follows the roster %(name)s.")
+                _("Recorded: this service will follow the roster %(name)s from the next apply.")
                 % {"name": roster.name},
             )
     return redirect("services:detail", pk=service.pk)
