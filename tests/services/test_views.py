@@ -336,3 +336,67 @@ def test_pages_are_for_staff_only(client, django_user_model, member, web1, logge
     service.refresh_from_db()
     assert service.wanted_state == "present"
     assert not Run.objects.exists()
+
+
+def test_requesting_a_list_records_its_address_subject_and_owners(console, member, lists1):
+    member_actions.add_contact(
+        member, actor=None, name="Tech", email="tech@velo.example.org", roles="tech"
+    )
+    response = console.post(
+        reverse("services:create"),
+        new_service(
+            member,
+            kind="list",
+            domain="Adherents@Listes.Velo.example.org",
+            subject="Adhérents du vélo",
+            list_type="news-letter",
+            owners="",
+        ),
+        follow=True,
+    )
+    service = Service.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("services:detail", args=[service.pk])
+    assert (service.kind, service.domain, service.server) == (
+        "list",
+        "adherents@listes.velo.example.org",
+        lists1,
+    )
+    assert service.spec == {
+        "subject": "Adhérents du vélo",
+        "type": "news-letter",
+        "owners": ["tech@velo.example.org"],
+    }
+    # An address is not a web site: it is shown, not linked.
+    assert 'href="http://adherents@' not in response.content.decode()
+
+
+def test_list_errors_are_shown_next_to_their_fields(console, member, lists1):
+    response = console.post(
+        reverse("services:create"),
+        new_service(
+            member,
+            kind="list",
+            domain="sympa@listes.velo.example.org",
+            subject="",
+            list_type="news-letter",
+            owners="pas-une-adresse",
+        ),
+    )
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert "needs a subject" in " ".join(errors["subject"])
+    assert "not a valid e-mail address" in " ".join(errors["owners"])
+    assert Service.objects.count() == 0
+
+    response = console.post(
+        reverse("services:create"),
+        new_service(
+            member,
+            kind="list",
+            domain="sympa@listes.velo.example.org",
+            subject="Adhérents",
+            owners="camille@velo.example.org",
+        ),
+    )
+    assert "reserved by Sympa" in " ".join(response.context["form"].errors["domain"])
+    assert Service.objects.count() == 0
