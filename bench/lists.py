@@ -2,7 +2,7 @@
 member's departure reaching every list it was on.
 
     .venv/bin/python bench/lists.py [--lists 650] [--addresses 71000] [--shared 10]
-                                    [--robots 3] [--seed 7]
+        [--robots 3] [--sync-processes 2] [--web-processes 2] [--worker-departures 3] [--seed 7]
 
 Runs as root (Sympa's command line switches to the sympa user itself). Everything is fresh and
 private: a data directory and SQLite database for Ronron, a Sympa instance from
@@ -23,16 +23,17 @@ Measured:
   then checked against Sympa's database (target ≤ 60 s);
 - ``departure_s``: a president's ``record_departure`` until its addresses are gone from its own
   list and the shared ones in Sympa's database, the sync run inline (target ≤ 5 s); then the
-  same for another president with a real ``ronron db_worker`` process picking the task up
-  (``worker_departure_s``, its queue wait reported apart).
+  same for other presidents with a real ``ronron db_worker`` process picking the task up
+  (``worker_departure_s``, median, with the queue wait reported apart).
 
-The last line printed is one JSON object.
+CPU seconds of each side (this process, the Sympa processes, ``ronron serve``) are reported per
+phase, and the time of one roster feed, to tell where the time goes. The last line printed is
+one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import json
@@ -42,10 +43,8 @@ import resource
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -59,6 +58,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
+from bench.processes import Child, cpu_now, cpu_used, machine, start_serve, wait_until_up  # noqa: E402
+
 OWNER = "listmaster@chatons.example.org"
 SERVER_NAME = "listes-bench"
 STARTED = time.perf_counter()
@@ -66,135 +67,6 @@ STARTED = time.perf_counter()
 
 def say(message: str) -> None:
     print(f"[{time.perf_counter() - STARTED:7.1f} s] {message}", flush=True)
-
-
-class Child:
-    """A Ronron process of ours (``serve`` or ``db_worker``), its output kept in a file (the
-    first ``serve`` prints the new administrator's password: it is never shown)."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
-        self.name, self.log = " ".join(argv[2:4]), log
-        self.lines: list[str] = []
-        self.process = subprocess.Popen(
-            argv,
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        with self.log.open("w") as out:
-            for line in self.process.stdout:
-                self.lines.append(line)
-                out.write(line)
-
-    def wait_for_line(self, text: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(text in line for line in self.lines):
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.name} did not say {text!r}: see {self.log}")
-
-    def peak_rss_mib(self) -> float:
-        """The largest peak resident size among the process and its descendants."""
-        peaks = [_vm_hwm_kib(pid) for pid in [self.process.pid, *_descendants(self.process.pid)]]
-        return round(max(peaks, default=0) / 1024, 1)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            # Its own session: the signal reaches serve, gunicorn and its workers at once.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._reader.join(5)
-
-
-def _descendants(pid: int) -> list[int]:
-    parents: dict[int, list[int]] = defaultdict(list)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                parents[int(stat.rsplit(")", 1)[1].split()[1])].append(int(entry.name))
-    found, todo = [], [pid]
-    while todo:
-        for kid in parents.get(todo.pop(), []):
-            found.append(kid)
-            todo.append(kid)
-    return found
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    ticks = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            ticks += int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_now(serve: Child) -> dict[str, float]:
-    """CPU seconds used so far by this process (the worker's job runs here), by the Sympa
-    processes it ran and waited for, and by ``ronron serve`` (the roster feeds)."""
-    sympa = resource.getrusage(resource.RUSAGE_CHILDREN)
-    web = [serve.process.pid, *_descendants(serve.process.pid)]
-    return {
-        "ronron": time.process_time(),
-        "sympa": sympa.ru_utime + sympa.ru_stime,
-        "web": _cpu_seconds(web),
-    }
-
-
-def cpu_used(before: dict[str, float], after: dict[str, float], prefix: str) -> dict[str, float]:
-    return {f"{prefix}_{key}_cpu_s": round(after[key] - before[key], 2) for key in before}
-
-
-def _vm_hwm_kib(pid: int) -> int:
-    with contextlib.suppress(OSError):
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
-def start_serve(data_dir: Path, tmp: Path, web_processes: int) -> tuple[Child, str]:
-    from tests.serving import clean_env, free_port
-
-    port = free_port()
-    argv = [sys.executable, "-m", "ronron", "serve", "--bind", f"127.0.0.1:{port}"]
-    argv += ["--workers", str(web_processes), "--no-worker"]
-    env = clean_env(data_dir, PYTHONPATH=str(ROOT))
-    return Child(argv, env, tmp / "serve.log"), f"http://127.0.0.1:{port}"
-
-
-def wait_until_up(serve: Child, base: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if serve.process.poll() is not None:
-            raise RuntimeError(f"ronron serve stopped: see {serve.log}")
-        try:
-            with urllib.request.urlopen(base + "/rosters/feed/0/", timeout=5):  # noqa: S310
-                return
-        except urllib.error.HTTPError:
-            return  # 401/404: it answers
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
-    raise RuntimeError(f"ronron serve did not answer in {timeout} s: see {serve.log}")
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -221,17 +93,9 @@ def make_members(count: int, per_member: int, rng: random.Random) -> None:
     )
     for i in range(count):
         joined = date(2015 + rng.randrange(10), 1 + rng.randrange(12), 1 + rng.randrange(28))
-        writer.writerow(
-            [
-                member_number(i),
-                "association",
-                f"Association {i + 1}",
-                joined.isoformat(),
-                f"Présidente {i + 1}",
-                contact_email(i, 0),
-                "president",
-            ]
-        )
+        writer.writerow([member_number(i), "association", f"Association {i + 1}",
+                         joined.isoformat(), f"Présidente {i + 1}", contact_email(i, 0),
+                         "president"])  # fmt: skip
     report = import_members(out.getvalue().encode(), actor=None)
     if not report.ok:
         raise RuntimeError(f"member import failed: {report.errors[:3]}")
@@ -252,31 +116,22 @@ def make_lists(server: Any, members: int, shared: int, robots: list[str]) -> Non
     from ronron.services.actions import request_service
     from ronron.services.actions_rosters import create_roster, follow_roster
 
-    spec = {"subject": "Liste", "owners": [OWNER]}
+    def new_list(member: Member, address: str, roster: Any, subject: str) -> None:
+        spec = {"subject": subject, "owners": [OWNER]}
+        service = request_service(
+            member, actor=None, kind="list", domain=address, server=server, spec=spec
+        )
+        follow_roster(service, roster, actor=None)
+
     board = create_roster(actor=None, name="Bureaux des adhérents", source="board")
     for j in range(shared):
-        service = request_service(
-            Member.objects.get(number=member_number(j % members)),
-            actor=None,
-            kind="list",
-            domain=f"commune{j + 1}@{robots[j % len(robots)]}",
-            server=server,
-            spec={**spec, "subject": f"Liste commune {j + 1}"},
-        )
-        follow_roster(service, board, actor=None)
+        first = Member.objects.get(number=member_number(j % members))
+        new_list(first, f"commune{j + 1}@{robots[j % len(robots)]}", board, "Liste commune")
     for i, member in enumerate(Member.objects.order_by("number")):
         roster = create_roster(
             actor=None, name=f"Contacts {member.number}", source="member", member=member
         )
-        service = request_service(
-            member,
-            actor=None,
-            kind="list",
-            domain=f"{member.number.lower()}@{robots[i % len(robots)]}",
-            server=server,
-            spec=spec,
-        )
-        follow_roster(service, roster, actor=None)
+        new_list(member, f"{member.number.lower()}@{robots[i % len(robots)]}", roster, "Liste")
         if (i + 1) % 200 == 0:
             say(f"  {i + 1 + shared} list services requested")
 
@@ -437,56 +292,43 @@ def worker_task_times(timeout: float = 60) -> tuple[float, float]:
     )
 
 
-def machine() -> dict[str, Any]:
-    mem_kib = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kib = int(line.split()[1])
-    return {
-        "cores": os.cpu_count(),
-        "memory_gib": round(mem_kib / 1024 / 1024, 1),
-        "load_average_1min": round(os.getloadavg()[0], 2),
-    }
-
-
 # --- the run --------------------------------------------------------------------------------------
 
 
-def run(args: argparse.Namespace, tmp: Path, cleanup: list[Any]) -> dict[str, Any]:
-    import django
-
-    django.setup()
+def start_stack(args: argparse.Namespace, cleanup: list[Any]) -> dict[str, Any]:
+    """A fresh database, ``ronron serve`` on loopback and a private Sympa in WAL mode."""
     from django.conf import settings
     from django.core.management import call_command
-    from tests.serving import clean_env
     from tests.stack.sympa import start_sympa, stop_sympa
 
     backend = str(settings.TASKS["default"]["BACKEND"])
     if "immediate" in backend.lower():
         raise SystemExit(f"the task backend must queue, not run inline: {backend}")
     call_command("migrate", verbosity=0)
-    serve, base = start_serve(settings.DATA_DIR, tmp, args.web_processes)
+    serve, base = start_serve(settings.DATA_DIR, args.web_processes)
     cleanup.append(serve.stop)
     sympa = start_sympa(wal=True)
     cleanup.append(lambda: stop_sympa(sympa))
     with sympa.database_connection() as db:
-        journal = db.execute("PRAGMA journal_mode").fetchone()[0]
-    say(f"Sympa instance in {sympa.base} (journal_mode={journal})")
+        journal = str(db.execute("PRAGMA journal_mode").fetchone()[0])
+    say(f"Sympa instance in {sympa.base} (journal_mode={journal}); task backend {backend}")
+    return {"serve": serve, "base": base, "sympa": sympa, "wal": journal.lower() == "wal"}
+
+
+def create_everything(args: argparse.Namespace, stack: dict[str, Any], rng: Any) -> float:
+    """Members, rosters and list services, then ``ronron apply``: seconds the apply took."""
+    from django.core.management import call_command
 
     from ronron.fleet.actions import create_server
 
-    members = args.lists - args.shared
+    sympa, members = stack["sympa"], args.lists - args.shared
     per_member = args.addresses // args.lists
-    rng = random.Random(args.seed)
-    robots = [f"listes{r + 1}.bench.example.org" for r in range(args.robots)]
     started = time.perf_counter()
     make_members(members, per_member, rng)
-    say(
-        f"{members} members, {members * per_member} contacts in "
-        f"{time.perf_counter() - started:.1f} s"
-    )
-    wait_until_up(serve, base)
-    say(f"ronron serve answers on {base} ({args.web_processes} web processes)")
+    seconds = time.perf_counter() - started
+    say(f"{members} members, {members * per_member} contacts in {seconds:.1f} s")
+    wait_until_up(stack["serve"], stack["base"])
+    say(f"ronron serve answers on {stack['base']} ({args.web_processes} web processes)")
     layout = {
         "sympa_env": [f"SYMPA_CONFIG={sympa.config}"],
         "sympa_etc": str(sympa.etc_dir),
@@ -495,35 +337,41 @@ def run(args: argparse.Namespace, tmp: Path, cleanup: list[Any]) -> dict[str, An
         "sympa_database": str(sympa.database),
         "sympa_staging": str(sympa.base / "staging"),
         "sympa_sync_processes": args.sync_processes,
-        "ronron_url": base,
+        "ronron_url": stack["base"],
     }
     server = create_server(actor=None, name=SERVER_NAME, roles=["lists"], layout=layout)
+    robots = [f"listes{r + 1}.bench.example.org" for r in range(args.robots)]
     started = time.perf_counter()
     make_lists(server, members, args.shared, robots)
     say(f"{args.lists} list services and rosters in {time.perf_counter() - started:.1f} s")
 
-    say(f"creating the lists on Sympa (ronron apply; task backend {backend})…")
+    say("creating the lists on Sympa (ronron apply)…")
     started = time.perf_counter()
-    call_command(
-        "apply", "--server", SERVER_NAME, "--yes", stdout=ApplyProgress(every=max(50, members))
-    )
+    progress = ApplyProgress(every=max(50, members))
+    call_command("apply", "--server", SERVER_NAME, "--yes", stdout=progress)
     create_s = time.perf_counter() - started
     filled = sum(len(v) for v in sympa_subscribers(sympa).values())
     say(f"created in {create_s:.1f} s ({create_s / args.lists:.2f} s a list), {filled} members")
     if filled:
         raise RuntimeError("the apply filled the lists: the sync ran inline")
+    return create_s
 
+
+def initial_sync(stack: dict[str, Any]) -> dict[str, Any]:
+    """Every list brought to its roster by the worker's job, then checked in Sympa's database."""
     from ronron.services.tasks import sync_rosters
 
+    serve, sympa = stack["serve"], stack["sympa"]
     rosters_s = roster_computation_s()
     say(f"Ronron's side of a sync (rosters computed and fingerprinted): {rosters_s:.2f} s")
     say("initial sync (sync_rosters, as the worker runs it)…")
     cpu, started = cpu_now(serve), time.perf_counter()
     synced = sync_rosters()
-    initial_sync_s = time.perf_counter() - started
-    initial_cpu = cpu_used(cpu, cpu_now(serve), "initial_sync")
+    seconds = time.perf_counter() - started
+    cpu_figures = cpu_used(cpu, cpu_now(serve), "initial_sync")
+    # The Sympa processes the sync ran are the only children waited for so far.
     sympa_peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    say(f"initial sync: {synced['services']} lists in {initial_sync_s:.1f} s; CPU {initial_cpu}")
+    say(f"initial sync: {synced['services']} lists in {seconds:.1f} s; CPU {cpu_figures}")
     if synced["failed"]:
         sample = [m for m in synced["messages"].values() if not m.startswith("ok")][:3]
         raise RuntimeError(f"{synced['failed']} lists failed to sync: {sample}")
@@ -533,38 +381,51 @@ def run(args: argparse.Namespace, tmp: Path, cleanup: list[Any]) -> dict[str, An
         raise RuntimeError(f"{len(wrong)} lists differ from their roster, e.g. {wrong[:3]}")
     subscriptions = sum(len(found[a]) for a in wanted)
     say(f"every list holds exactly its roster: {subscriptions} subscriptions")
-    feeds = feed_timings(base, samples=20)
+    feeds = feed_timings(stack["base"], samples=20)
     say(f"one roster feed: {feeds}")
+    return {
+        "addresses": subscriptions,
+        "initial_sync_s": round(seconds, 1),
+        "initial_sync_ronron_rosters_s": round(rosters_s, 2),
+        **cpu_figures,
+        **feeds,
+        "sympa_sync_peak_rss_mib": round(sympa_peak_kib / 1024, 1),
+    }
+
+
+def departures(
+    args: argparse.Namespace, stack: dict[str, Any], rng: Any, cleanup: list[Any]
+) -> dict[str, Any]:
+    """A president leaves, the sync run inline; then others leave with a real worker running."""
+    from django.conf import settings
+    from django_tasks_db.models import DBTaskResult
+    from tests.serving import clean_env
 
     from ronron.members.models import Member
 
+    serve, sympa = stack["serve"], stack["sympa"]
     leaving = rng.sample(list(Member.objects.order_by("number")), 1 + args.worker_departures)
     time.sleep(1.1)  # a real departure does not follow the initial sync within the second
     cpu = cpu_now(serve)
     inline = depart(sympa, leaving[0], inline=True, timeout=60)
-    departure_cpu = cpu_used(cpu, cpu_now(serve), "departure")
+    cpu_figures = cpu_used(cpu, cpu_now(serve), "departure")
     say(
         f"departure of {leaving[0].number} (inline sync): {inline['seconds']:.2f} s, "
         f"{inline['services_synced']} lists synced, {inline['lists_before']} held its "
-        f"addresses; CPU {departure_cpu}"
+        f"addresses; CPU {cpu_figures}"
     )
 
-    # The same with the real worker: tasks queued while no worker ran (imports, follows, the
-    # apply) are stale — the initial sync above did their work — and would only delay it.
-    from django_tasks_db.models import DBTaskResult
-
+    # Tasks queued while no worker ran (imports, follows, the apply, the departure above) are
+    # stale — the syncs above did their work — and would only delay the one measured.
     DBTaskResult.objects.ready().delete()
     worker = Child(
         [sys.executable, "-m", "ronron", "db_worker", "--no-reload", "--queue-name", "*"],
         clean_env(settings.DATA_DIR, PYTHONPATH=str(ROOT)),
-        tmp / "worker.log",
     )
     cleanup.append(worker.stop)
     worker.wait_for_line("Starting worker", timeout=60)
     time.sleep(1.5)  # its random start-up delay (≤ 1 s), then it polls every second
-    queued: list[float] = []
-    waits: list[float] = []
-    tasks: list[float] = []
+    queued, waits, tasks = [], [], []
     for member in leaving[1:]:
         # Departures do not come in step with the worker's polling: start anywhere in it.
         time.sleep(1 + rng.random())
@@ -577,28 +438,11 @@ def run(args: argparse.Namespace, tmp: Path, cleanup: list[Any]) -> dict[str, An
             f"departure of {member.number} (db_worker): {seconds:.2f} s "
             f"(queue wait {wait:.2f} s, task {ran:.2f} s)"
         )
-    web_peak = serve.peak_rss_mib()
-    worker_peak = worker.peak_rss_mib()
     return {
-        "bench": "lists",
-        "lists": args.lists,
-        "members": members,
-        "contacts_per_member": per_member,
-        "addresses": subscriptions,
-        "shared": args.shared,
-        "robots": args.robots,
-        "sync_processes": args.sync_processes,
-        "web_processes": args.web_processes,
-        "sympa_wal": journal.lower() == "wal",
-        "create_s": round(create_s, 1),
-        "initial_sync_s": round(initial_sync_s, 1),
-        "initial_sync_ronron_rosters_s": round(rosters_s, 2),
-        **initial_cpu,
-        **feeds,
         "departure_s": round(inline["seconds"], 2),
         "departure_lists": inline["services_synced"],
         "departure_lists_holding": inline["lists_before"],
-        **departure_cpu,
+        **cpu_figures,
         "worker_departures": len(queued),
         "worker_departure_s": round(statistics.median(queued), 2),
         "worker_departure_max_s": round(max(queued), 2),
@@ -606,10 +450,35 @@ def run(args: argparse.Namespace, tmp: Path, cleanup: list[Any]) -> dict[str, An
         "worker_queue_wait_s": round(statistics.median(waits), 2),
         "worker_queue_wait_max_s": round(max(waits), 2),
         "worker_task_s": round(statistics.median(tasks), 2),
+        "worker_peak_rss_mib": worker.peak_rss_mib(),
+    }
+
+
+def run(args: argparse.Namespace, cleanup: list[Any]) -> dict[str, Any]:
+    import django
+
+    django.setup()
+    rng = random.Random(args.seed)
+    stack = start_stack(args, cleanup)
+    create_s = create_everything(args, stack, rng)
+    synced = initial_sync(stack)
+    departed = departures(args, stack, rng, cleanup)
+    return {
+        "bench": "lists",
+        "lists": args.lists,
+        "members": args.lists - args.shared,
+        "contacts_per_member": args.addresses // args.lists,
+        "addresses": synced.pop("addresses"),
+        "shared": args.shared,
+        "robots": args.robots,
+        "sync_processes": args.sync_processes,
+        "web_processes": args.web_processes,
+        "sympa_wal": stack["wal"],
+        "create_s": round(create_s, 1),
+        **synced,
+        **departed,
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "web_peak_rss_mib": web_peak,
-        "worker_peak_rss_mib": worker_peak,
-        "sympa_sync_peak_rss_mib": round(sympa_peak_kib / 1024, 1),
+        "web_peak_rss_mib": stack["serve"].peak_rss_mib(),
         "target_initial_sync_s": 60,
         "target_departure_s": 5,
         **machine(),
@@ -642,8 +511,10 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "ronron.settings"
     (tmp / "data").mkdir()
     cleanup: list[Any] = []
+    # A plain `kill` cleans up too (Sympa instance, server, worker, temporary files).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
-        result = run(args, tmp, cleanup)
+        result = run(args, cleanup)
     finally:
         for undo in reversed(cleanup):
             try:

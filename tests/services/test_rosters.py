@@ -182,3 +182,22 @@ def test_unchanged_roster_is_not_synchronised_again(members, list_service):
     assert sync_rosters() == {"services": 0, "failed": 0, "messages": {}}
     member_actions.add_contact(members[0], actor=None, name="Nouvelle", email="n@velo.org")
     assert sync_rosters()["services"] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_changes_while_a_sync_waits_in_the_queue_queue_no_other(members):
+    """An apply of hundreds of lists, or a burst of edits, leaves one sync waiting, not one each."""
+    from django_tasks_db.models import DBTaskResult
+
+    from ronron.services.tasks import sync_rosters_task
+
+    waiting = DBTaskResult.objects.ready().filter(task_path=sync_rosters_task.module_path)
+    waiting.delete()
+    velo, jardin = members
+    member_actions.add_contact(velo, actor=None, name="Une", email="une@velo.org")
+    member_actions.add_contact(jardin, actor=None, name="Deux", email="deux@jardin.org")
+    assert waiting.count() == 1
+    # Once it has run, the next change queues a new one.
+    waiting.update(status="SUCCESSFUL")
+    member_actions.add_contact(jardin, actor=None, name="Trois", email="trois@jardin.org")
+    assert waiting.count() == 1

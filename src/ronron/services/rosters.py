@@ -128,6 +128,27 @@ def entries(roster: Roster) -> list[Entry]:
     return source.compute(roster)
 
 
+def entries_of(many: Iterable[Roster]) -> dict[int, list[Entry]]:
+    """The entries of several rosters; the rosters of one member's contacts (one per member
+    list, hundreds of them) are read in one query."""
+    many = list(many)
+    by_member = [r for r in many if r.source == "member" and r.member_id is not None]
+    found: dict[int, list[Entry]] = {}
+    if by_member:
+        rows: dict[int, list[tuple[str, str]]] = {r.member_id: [] for r in by_member}  # type: ignore[misc]
+        contacts = Contact.objects.filter(
+            member_id__in=list(rows), member__status__in=ACTIVE
+        ).values_list("member_id", "email", "name")
+        for member_id, email, name in contacts:
+            rows[member_id].append((email, name))
+        for roster in by_member:
+            found[roster.pk] = _entries(rows[roster.member_id])  # type: ignore[index]
+    for roster in many:
+        if roster.pk not in found:
+            found[roster.pk] = entries(roster)
+    return found
+
+
 def digest(found: list[Entry]) -> str:
     """A fingerprint of the addresses: equal fingerprints, nothing to synchronise."""
     text = "\n".join(f"{entry.email} {entry.name}" for entry in found)

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef, Subquery
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
 
 from ronron.drivers.base import driver_for
 from ronron.services import rosters
@@ -30,6 +31,11 @@ log = logging.getLogger(__name__)
 
 
 def _enqueue_sync() -> None:
+    # A sync still waiting in the queue will read this change when it runs: one is enough
+    # (an apply of 650 lists would otherwise queue 650 syncs, each reading every roster).
+    waiting = DBTaskResult.objects.ready().filter(task_path=sync_rosters_task.module_path)
+    if waiting.exists():
+        return
     sync_rosters_task.enqueue()
 
 
@@ -121,13 +127,12 @@ def sync_rosters(*, force: bool = False, only: list[int] | None = None) -> dict[
     requests_seen = RosterSync.objects.filter(outcome=RosterSync.Outcome.PENDING).aggregate(
         last=Max("pk")
     )["last"]
-    computed: dict[int, list[rosters.Entry]] = {}
+    services = list(services)
+    computed = rosters.entries_of({s.roster.pk: s.roster for s in services}.values())
     due: dict[tuple[int, str], list[Service]] = defaultdict(list)
     records: dict[int, RosterSync] = {}
     for service in services:
         roster: Roster = service.roster
-        if roster.pk not in computed:
-            computed[roster.pk] = rosters.entries(roster)
         found = computed[roster.pk]
         fingerprint = rosters.digest(found)
         if not force and not service.sync_requested and service.last_digest == fingerprint:
