@@ -141,6 +141,18 @@ def test_a_list_follows_its_roster_as_members_come_and_go(
     assert last_sync(service).outcome == RosterSync.Outcome.OK
     assert "removed" in last_sync(service).message
 
+    # A subscriber writes to the list: Sympa distributes it (mail captured, not sent).
+    sympa_server.clear_mail()
+    sympa_server.submit(
+        "adherents",
+        robot,
+        f"From: Alice <alice@velo.example>\r\nTo: {service.domain}\r\n"
+        "Subject: Sortie du samedi\r\nMessage-ID: <sortie@velo.example>\r\n\r\n"
+        "Rendez-vous à 9 h.\r\n".encode(),
+    )
+    sympa_server.run_daemons_until_idle()
+    assert any("Sortie du samedi" in str(m["Subject"]) for m in sympa_server.captured_mail())
+
     # Nothing left to do: the plan is empty and a sync without a change asks nothing of Sympa.
     apply(lists_server)
     driver = driver_for("list")
@@ -150,6 +162,7 @@ def test_a_list_follows_its_roster_as_members_come_and_go(
     assert observed.state == "present"
     assert driver.plan(service, observed) == []
     assert observed.facts["subscribers"] == 1
+    assert observed.facts["messages_per_day"] == round(1 / 30, 2)  # one message in 30 days
 
     # The general-assembly report counts the list and its subscribers as Sympa has them.
     report = Path(settings.DATA_DIR) / "report.json"

@@ -185,6 +185,7 @@ def managed_part(report: Report) -> dict[str, Any] | None:
         "others": [
             (_("Mailing lists"), format_number(managed.lists)),
             (_("Addresses subscribed to the lists"), format_number(managed.addresses)),
+            (_("Messages a day on the lists"), format_number(managed.list_messages_per_day)),
             (_("Cloud spaces"), format_number(managed.cloud_spaces)),
             (_("Cloud accounts"), format_number(managed.cloud_accounts)),
         ],

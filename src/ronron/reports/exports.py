@@ -68,6 +68,7 @@ def year_data(figures: YearFigures) -> dict[str, Any]:
             "web_sites": dict(managed.web),
             "lists": managed.lists,
             "list_addresses": managed.addresses,
+            "list_messages_per_day": managed.list_messages_per_day,
             "cloud_spaces": managed.cloud_spaces,
             "cloud_accounts": managed.cloud_accounts,
         },
@@ -153,6 +154,7 @@ def table_rows(report: Report) -> list[tuple[str, str, str, list[Any]]]:
         for key, label in (
             ("lists", _("Mailing lists")),
             ("list_addresses", _("List addresses")),
+            ("list_messages_per_day", _("Messages a day on the lists")),
             ("cloud_spaces", _("Cloud spaces")),
             ("cloud_accounts", _("Cloud accounts")),
         ):

@@ -94,6 +94,8 @@ class ManagedFigures:
     web: dict[str, int]  # engine (kind) → sites, every engine shown
     lists: int
     addresses: int
+    # Messages the lists distribute a day (mean of the last 30 days, as last observed).
+    list_messages_per_day: int
     cloud_spaces: int
     cloud_accounts: int
 
@@ -239,9 +241,16 @@ def _managed(services: list[_Service], day: date) -> ManagedFigures:
         web=web,
         lists=len(lists),
         addresses=sum(_fact(s, "subscribers") for s in lists if s.managed),
+        list_messages_per_day=round(sum(_rate(s, "messages_per_day") for s in lists if s.managed)),
         cloud_spaces=len(clouds),
         cloud_accounts=sum(_fact(s, "accounts") for s in clouds if s.managed),
     )
+
+
+def _rate(service: _Service, name: str) -> float:
+    facts = service.observed.get("facts")
+    value = facts.get(name) if isinstance(facts, dict) else None
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 def _sorted_counts(counter: Counter[str]) -> dict[str, int]:
@@ -402,7 +411,8 @@ def definitions(year: int, home: HomeCommune | None) -> list[str]:
         ),
         _(
             "Web sites, lists and cloud spaces: the services at the end of the year (today for "
-            "the current year); addresses and accounts as last observed on the servers."
+            "the current year); addresses, accounts and messages a day (mean of the last 30 "
+            "days) as last observed on the servers."
         ),
     ]
     if home is not None:
