@@ -133,7 +133,7 @@ def start_serve(data_dir: Path, web_processes: int) -> tuple[Child, str]:
 
     port = free_port()
     argv = [sys.executable, "-m", "ronron", "serve", "--bind", f"127.0.0.1:{port}"]
-    argv += ["--workers", str(web_processes), "--no-worker"]
+    argv += ["--workers", str(web_processes), "--no-worker", "--no-prober"]
     env = clean_env(data_dir, PYTHONPATH=str(ROOT))
     return Child(argv, env), f"http://127.0.0.1:{port}"
 

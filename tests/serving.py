@@ -125,6 +125,8 @@ class Served:
                 by_role["web"] = pid
             elif "db_worker" in cmdline:
                 by_role["worker"] = pid
+            elif "ronron probe" in cmdline:
+                by_role["prober"] = pid
         return by_role
 
     def stop(self, timeout: float = 60.0) -> int:

@@ -90,6 +90,19 @@ DEFAULTS: dict[str, Any] = {
         "use_tls": False,
         "from": "ronron@localhost",
     },
+    # Alerts from the prober (see ronron.monitoring.alerts).
+    "monitoring": {
+        # An alert opens after this many failed probes in a row, and closes after this many
+        # successful ones; while open, a reminder goes out every reminder_minutes (0: none).
+        "failures_before_alert": 3,
+        "successes_before_resolve": 2,
+        "reminder_minutes": 60,
+        # Alerts opening within this many seconds of each other go out as one message.
+        "group_seconds": 30,
+        "alert_emails": [],
+        # Each receives a JSON POST per message (Slack/Mattermost-compatible "text" included).
+        "webhook_urls": [],
+    },
 }
 
 
@@ -236,6 +249,19 @@ class EmailSettings(dict[str, Any]):
         return f"EmailSettings({shown!r})"
 
 
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """The ``[monitoring]`` table: when alerts open, close and repeat, and where they go."""
+
+    failures_before_alert: int = 3
+    successes_before_resolve: int = 2
+    reminder_minutes: int = 60
+    group_seconds: int = 30
+    alert_emails: tuple[str, ...] = ()
+    # A webhook address often carries its secret token in its path.
+    webhook_urls: tuple[str, ...] = field(default=(), repr=False)
+
+
 # Secrets are left out of the repr: settings.RONRON appears on Django's debug page.
 @dataclass(frozen=True)
 class Config:
@@ -260,6 +286,7 @@ class Config:
     home_commune: tuple[str, str] | None = None
     organization: dict[str, str] = field(default_factory=dict)
     public_url: str = "http://127.0.0.1:8000"
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
 
 def _generated_key(data_dir: Path, name: str, make: Callable[[], str]) -> str:
@@ -323,6 +350,7 @@ def load(environ: dict[str, str] | None = None) -> Config:
         home_commune=parse_home_commune(values["home_commune"], "home_commune"),
         organization=_organization(values["organization"]),
         public_url=_public_url(values["public_url"]),
+        monitoring=_monitoring(values["monitoring"]),
     )
 
 
@@ -340,6 +368,50 @@ def _public_url(value: str) -> str:
             f"'https://ronron.example.org', got {value!r}"
         )
     return value.strip().rstrip("/")
+
+
+# (key, smallest, largest) of the [monitoring] numbers.
+_MONITORING_BOUNDS = (
+    ("failures_before_alert", 1, 1000),
+    ("successes_before_resolve", 1, 1000),
+    ("reminder_minutes", 0, 60 * 24 * 30),
+    ("group_seconds", 0, 3600),
+)
+
+
+def _monitoring(values: dict[str, Any]) -> MonitoringSettings:
+    for key, smallest, largest in _MONITORING_BOUNDS:
+        if not smallest <= values[key] <= largest:
+            raise ConfigError(
+                f"monitoring.{key}: expected a whole number from {smallest} to {largest}, "
+                f"got {values[key]}"
+            )
+    emails = [email.strip() for email in values["alert_emails"]]
+    for email in emails:
+        if email.count("@") != 1 or any(c.isspace() for c in email) or email.startswith("@"):
+            raise ConfigError(f"monitoring.alert_emails: expected e-mail addresses, got {email!r}")
+    urls = [url.strip() for url in values["webhook_urls"]]
+    for position, url in enumerate(urls, start=1):
+        try:
+            parsed = urllib.parse.urlsplit(url)
+            usable = parsed.scheme in {"http", "https"} and bool(parsed.hostname)
+            parsed.port  # noqa: B018 - raises ValueError on a port out of range
+        except ValueError:
+            usable = False
+        if not usable or re.search(r"\s", url):
+            # The address itself is not repeated: its path may be a secret token.
+            raise ConfigError(
+                "monitoring.webhook_urls: expected http:// or https:// addresses "
+                f"(entry {position} is not one)"
+            )
+    return MonitoringSettings(
+        failures_before_alert=values["failures_before_alert"],
+        successes_before_resolve=values["successes_before_resolve"],
+        reminder_minutes=values["reminder_minutes"],
+        group_seconds=values["group_seconds"],
+        alert_emails=tuple(emails),
+        webhook_urls=tuple(urls),
+    )
 
 
 _HOME_COMMUNE = re.compile(r"\s*([0-9]{5})\s+(\S.*?)\s*")

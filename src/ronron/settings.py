@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "ronron.fleet",
     "ronron.reconcile",
     "ronron.reports",
+    "ronron.monitoring",
     "ronron.api",
 ]
 

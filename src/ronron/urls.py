@@ -15,6 +15,8 @@ urlpatterns = [
     path("rosters/", include("ronron.services.urls_rosters")),
     path("lists/", include("ronron.services.urls_lists")),
     path("reports/", include("ronron.reports.urls")),
+    path("status/", include("ronron.monitoring.urls_public")),
+    path("monitoring/", include("ronron.monitoring.urls_console")),
     path(".well-known/chatonsinfos/", include("ronron.reports.urls_chatonsinfos")),
     path("api/", include("ronron.api.urls")),
 ]

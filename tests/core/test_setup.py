@@ -163,7 +163,7 @@ def test_serve_runs_web_and_worker_and_shows_the_password_once(
         assert serve_env["RONRON_DATA_DIR"] in second.stderr
 
         children = served.children()
-        assert set(children) == {"web", "worker"}, served.output
+        assert set(children) == {"web", "worker", "prober"}, served.output
         # A member file's preview is checked during the request: gunicorn allows it 120 s.
         web_args = Path(f"/proc/{children['web']}/cmdline").read_bytes().split(b"\0")
         assert web_args[web_args.index(b"--timeout") + 1] == b"120", web_args
@@ -209,7 +209,7 @@ def test_serve_runs_web_and_worker_and_shows_the_password_once(
         again.wait_until_up(login_path)
         assert not PASSWORD_LINE.search(again.output), again.output
         children = again.children()
-        assert set(children) == {"web", "worker"}, again.output
+        assert set(children) == {"web", "worker", "prober"}, again.output
         os.kill(children["worker"], signal.SIGKILL)
         assert again.process.wait(timeout=60) == 1, again.output
         assert wait_for(lambda: not alive(children["web"]), 10)
@@ -221,7 +221,7 @@ def test_serve_runs_web_and_worker_and_shows_the_password_once(
     try:
         third.wait_until_up(login_path)
         children = third.children()
-        assert set(children) == {"web", "worker"}, third.output
+        assert set(children) == {"web", "worker", "prober"}, third.output
         third.process.kill()
         third.process.wait(timeout=10)
         assert wait_for(lambda: not any(alive(pid) for pid in children.values()), 30)

@@ -83,6 +83,19 @@ ACTIONS: dict[str, Any] = {
     "service.removed": gettext_lazy("Service removed"),
     "account.totp_confirmed": gettext_lazy("Two-step login turned on"),
     "account.totp_removed": gettext_lazy("Two-step login turned off"),
+    "check.created": gettext_lazy("Check created"),
+    "check.updated": gettext_lazy("Check changed"),
+    "check.deleted": gettext_lazy("Check deleted"),
+    "maintenance.created": gettext_lazy("Maintenance planned"),
+    "maintenance.updated": gettext_lazy("Maintenance changed"),
+    "maintenance.deleted": gettext_lazy("Maintenance deleted"),
+    "incident.opened": gettext_lazy("Incident opened"),
+    "incident.updated": gettext_lazy("Incident update published"),
+    "incident.resolved": gettext_lazy("Incident resolved"),
+    "status_page.published": gettext_lazy("Status page made public"),
+    "status_page.made_private": gettext_lazy("Status page made private"),
+    "status_page.link_created": gettext_lazy("Private link of the status page made"),
+    "status_page.link_replaced": gettext_lazy("Private link of the status page replaced"),
 }
 
 

@@ -1,9 +1,10 @@
 """``ronron serve``: everything a small hoster needs on one machine, in one command.
 
 Prepares the database and the static files, creates the first administrator on a fresh
-installation, then runs two child processes until stopped: gunicorn (the web console) and the
-background worker (``ronron db_worker``). If either dies, the other is stopped too, so that a
-supervisor (systemd, a terminal) sees the failure instead of a half-working Ronron.
+installation, then runs three child processes until stopped: gunicorn (the web console), the
+background worker (``ronron db_worker``) and the monitoring prober (``ronron probe``). If one dies,
+the others are stopped too, so that a supervisor (systemd, a terminal) sees the failure instead
+of a half-working Ronron.
 """
 
 from __future__ import annotations
@@ -73,7 +74,10 @@ def _hold_data_dir_lock() -> IO[str]:
 
 
 class Command(BaseCommand):
-    help = "Run Ronron: migrate, collect static files, then serve the web console and the worker."
+    help = (
+        "Run Ronron: migrate, collect static files, then serve the web console, the worker "
+        "and the monitoring prober."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -91,6 +95,11 @@ class Command(BaseCommand):
             "--no-worker",
             action="store_true",
             help="Do not start the background worker (run `ronron db_worker` elsewhere).",
+        )
+        parser.add_argument(
+            "--no-prober",
+            action="store_true",
+            help="Do not start the monitoring prober (run `ronron probe` elsewhere).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -110,7 +119,12 @@ class Command(BaseCommand):
             self.stdout.write(announcement(admin))
         self.stdout.flush()
 
-        children = self._start_children(bind, options["workers"], not options["no_worker"])
+        children = self._start_children(
+            bind,
+            options["workers"],
+            with_worker=not options["no_worker"],
+            with_prober=not options["no_prober"],
+        )
         self.stdout.write(
             _("Ronron is running at %(url)s — press Ctrl+C to stop.") % {"url": _bind_url(bind)}
         )
@@ -120,7 +134,7 @@ class Command(BaseCommand):
             sys.exit(code)
 
     def _start_children(
-        self, bind: str, workers: int, with_worker: bool
+        self, bind: str, workers: int, *, with_worker: bool, with_prober: bool
     ) -> dict[str, subprocess.Popen[bytes]]:
         env = dict(os.environ)
         # The children must read the same configuration as this process, even if they resolve
@@ -164,6 +178,8 @@ class Command(BaseCommand):
                 "--worker-id",
                 embedded_worker_id(),
             ]
+        if with_prober:
+            commands["prober"] = [sys.executable, "-m", "ronron", "probe"]
         children: dict[str, subprocess.Popen[bytes]] = {}
         try:
             for name, argv in commands.items():
