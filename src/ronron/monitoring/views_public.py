@@ -221,7 +221,7 @@ def public_incidents(incidents: QuerySet[Incident]) -> tuple[list[Incident], lis
 
 def _page_is_public(member: Member) -> bool:
     try:
-        return bool(member.status_page.public)  # type: ignore[attr-defined]
+        return bool(member.status_page.public)
     except StatusPage.DoesNotExist:
         return False
 
@@ -368,7 +368,7 @@ def member_by_number(request: HttpRequest, number: str) -> HttpResponse:
     member = Member.objects.select_related("status_page").filter(number=number).first()
     if member is None or not _page_is_public(member):
         raise Http404
-    page = member.status_page  # type: ignore[attr-defined]
+    page = member.status_page
     return _member_page(request, member, page, private_link=False)
 
 
