@@ -188,6 +188,37 @@ def test_a_derived_check_only_changes_its_visibility(console, velo):
     assert not audit("check.deleted")
 
 
+def test_a_derived_web_check_can_expect_the_sites_content(console, velo):
+    """A site answering "200" with an error page is down when its own text is missing; the
+    expected text stays when the service's checks are brought in step again."""
+    from ronron.monitoring.derived import sync_derived_checks
+
+    service = Service.objects.create(
+        member=velo, kind="static", family="web", managed=True, domain="velo.org"
+    )
+    sync_derived_checks()
+    check = Check.objects.get(service=service, purpose="https")
+    assert 'name="keyword"' in console.get(f"/monitoring/checks/{check.pk}/edit/").content.decode()
+
+    refused = console.post(
+        f"/monitoring/checks/{check.pk}/edit/", {"public": "on", "keyword": "Vélo\r\nX"}
+    )
+    assert refused.status_code == 400
+    check.refresh_from_db()
+    assert "keyword" not in check.settings
+
+    response = console.post(
+        f"/monitoring/checks/{check.pk}/edit/", {"public": "on", "keyword": "Les Amis du Vélo"}
+    )
+    assert response.status_code == 302
+    check.refresh_from_db()
+    assert check.settings["keyword"] == "Les Amis du Vélo"
+    assert check.target == "https://velo.org/"
+    sync_derived_checks()
+    check.refresh_from_db()
+    assert check.settings["keyword"] == "Les Amis du Vélo"
+
+
 def maintenance_form(**overrides: object) -> dict[str, object]:
     data: dict[str, object] = {
         "title": "Mises à jour Debian",

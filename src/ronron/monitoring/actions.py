@@ -50,7 +50,9 @@ CHECK_FIELDS = {
     "member",
     "notify_member",
 }
-DERIVED_CHECK_FIELDS = {"public", "notify_member"}
+# A derived check follows its service; admins still choose who sees it, who is alerted, and
+# the content a web page must show (its "expected content": the site's name, say).
+DERIVED_CHECK_FIELDS = {"public", "notify_member", "settings"}
 MAINTENANCE_FIELDS = {
     "title",
     "starts_at",
@@ -190,8 +192,8 @@ def update_check(check: Check, *, actor: Any, **changes: Any) -> Check:
         if refused:
             raise ValidationError(
                 _(
-                    "This check follows its service: only whether it is public and whether "
-                    "it alerts the member can change."
+                    "This check follows its service: only whether it is public, whether it "
+                    "alerts the member and the content it expects can change."
                 ),
                 code="derived",
             )
@@ -199,7 +201,8 @@ def update_check(check: Check, *, actor: Any, **changes: Any) -> Check:
     for field, value in changes.items():
         setattr(locked, field, value)
     errors: dict[str, list[str]] = {}
-    if locked.service_id is None:
+    if locked.service_id is None or "settings" in changes:
+        # For a derived check, only its settings are new: target and timing are its service's.
         _validated_check(locked, errors)
     elif locked.notify_member and locked.member_id is None:
         errors["notify_member"] = [

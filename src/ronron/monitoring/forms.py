@@ -220,6 +220,54 @@ class DerivedCheckForm(ConsoleFormMixin, forms.Form):
     notify_member = forms.BooleanField(
         label=_("Alert the member's technical contact too"), required=False
     )
+    keyword = forms.CharField(
+        label=_("Text the page must show"),
+        required=False,
+        max_length=200,
+        help_text=_(
+            "Web pages only: a text always on the site's home page, such as its name. "
+            "Without it, an error page that answers “200” would count as working."
+        ),
+    )
+    keyword_absent = forms.BooleanField(
+        label=_("Down when this text is present (instead of absent)"), required=False
+    )
+
+    def __init__(self, *args: Any, check: Any, **kwargs: Any) -> None:
+        settings = check.settings or {}
+        kwargs.setdefault(
+            "initial",
+            {
+                "public": check.public,
+                "notify_member": check.notify_member,
+                "keyword": settings.get("keyword", ""),
+                "keyword_absent": bool(settings.get("keyword_absent")),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.check = check
+        if check.kind != "http":
+            del self.fields["keyword"]
+            del self.fields["keyword_absent"]
+
+    def action_data(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        changes: dict[str, Any] = {
+            "public": data["public"],
+            "notify_member": data["notify_member"],
+        }
+        if self.check.kind == "http":
+            settings = {
+                k: v
+                for k, v in (self.check.settings or {}).items()
+                if k not in {"keyword", "keyword_absent"}
+            }
+            if data.get("keyword", "").strip():
+                settings["keyword"] = data["keyword"].strip()
+                if data.get("keyword_absent"):
+                    settings["keyword_absent"] = True
+            changes["settings"] = settings
+        return changes
 
 
 class CheckFilterForm(ConsoleFormMixin, forms.Form):

@@ -286,14 +286,11 @@ def check_edit(request: HttpRequest, pk: int) -> HttpResponse:
     check = _check(pk)
     form: Any
     if check.service_id is not None:
-        form = DerivedCheckForm(
-            request.POST or None,
-            initial={"public": check.public, "notify_member": check.notify_member},
-        )
+        form = DerivedCheckForm(request.POST or None, check=check)
     else:
         form = CheckForm(request.POST or None, initial=CheckForm.initial_for(check))
     if request.method == "POST" and form.is_valid():
-        data = form.action_data() if isinstance(form, CheckForm) else dict(form.cleaned_data)
+        data = form.action_data()
         try:
             actions.update_check(check, actor=request.user, **data)
         except ValidationError as exc:
