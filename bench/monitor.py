@@ -19,9 +19,10 @@ Measured:
 - ``status_page_p95_ms``: the member page ``/status/m/<token>/`` (``page_checks`` checks), seen
   from a client on loopback (target ≤ 20);
 - database growth: bytes per bucket row measured with SQLite's dbstat once the run's minute
-  buckets are rolled up, then ``db_growth_mib_per_day`` (one hour bucket per check and hour, kept
-  400 days; state changes are rare and counted apart) and ``minute_buckets_plateau_mib`` (minute
-  buckets kept two days: a constant once reached).
+  buckets are rolled up, then ``db_growth_mib_per_day`` (one hour bucket per check and hour;
+  state changes are rare and counted apart), and the constants reached once the retentions of
+  ``ronron.monitoring.models`` are full: ``minute_buckets_plateau_mib`` and
+  ``hour_buckets_plateau_mib``.
 
 The last line printed is one JSON object.
 """
@@ -313,6 +314,8 @@ def run(args: argparse.Namespace, tmp: Path, cleanup: list[Any]) -> dict[str, An
     bucket_bytes, bucket_rows = table_bytes(db_path, "monitoring_bucket")
     hour_rows = Bucket.objects.filter(resolution="h").count()
     per_row = bucket_bytes / bucket_rows
+    from ronron.monitoring.models import HOUR_RETENTION, MINUTE_RETENTION
+
     change_bytes, change_rows = table_bytes(db_path, "monitoring_statechange")
     measured_s = at_end - cpu_after_first_minute[1]
     lag_minutes = [m["lag_ms"]["p99"] for m in minutes if m["lag_ms"]["p99"] is not None]
@@ -353,9 +356,13 @@ def run(args: argparse.Namespace, tmp: Path, cleanup: list[Any]) -> dict[str, An
         "bucket_bytes_per_row": round(per_row, 1),
         "state_changes": change_rows,
         "state_change_bytes": change_bytes,
-        "minute_buckets_plateau_mib": round(args.checks * 2 * 1440 * per_row / MIB, 1),
+        "minute_buckets_plateau_mib": round(
+            args.checks * MINUTE_RETENTION.total_seconds() / 60 * per_row / MIB, 1
+        ),
         "db_growth_mib_per_day": round(args.checks * 24 * per_row / MIB, 1),
-        "hour_buckets_after_400_days_mib": round(args.checks * 24 * 400 * per_row / MIB, 1),
+        "hour_buckets_plateau_mib": round(
+            args.checks * HOUR_RETENTION.total_seconds() / 3600 * per_row / MIB, 1
+        ),
         "target_cpu_percent": 25,
         "target_rss_mib": 256,
         "target_lag_p99_ms": 1000,
