@@ -225,11 +225,11 @@ def _alive(service: _Service, day: date) -> bool:
     return not service.managed or service.created_on <= day
 
 
-def _fact(service: _Service, name: str) -> int:
-    """A count the driver observed on the server (``observed["facts"]``), 0 if unknown."""
+def _fact(service: _Service, name: str) -> float:
+    """A figure the driver observed on the server (``observed["facts"]``), 0 if unknown."""
     facts = service.observed.get("facts")
     value = facts.get(name) if isinstance(facts, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 def _managed(services: list[_Service], day: date) -> ManagedFigures:
@@ -240,17 +240,11 @@ def _managed(services: list[_Service], day: date) -> ManagedFigures:
     return ManagedFigures(
         web=web,
         lists=len(lists),
-        addresses=sum(_fact(s, "subscribers") for s in lists if s.managed),
-        list_messages_per_day=round(sum(_rate(s, "messages_per_day") for s in lists if s.managed)),
+        addresses=round(sum(_fact(s, "subscribers") for s in lists if s.managed)),
+        list_messages_per_day=round(sum(_fact(s, "messages_per_day") for s in lists if s.managed)),
         cloud_spaces=len(clouds),
-        cloud_accounts=sum(_fact(s, "accounts") for s in clouds if s.managed),
+        cloud_accounts=round(sum(_fact(s, "accounts") for s in clouds if s.managed)),
     )
-
-
-def _rate(service: _Service, name: str) -> float:
-    facts = service.observed.get("facts")
-    value = facts.get(name) if isinstance(facts, dict) else None
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0
 
 
 def _sorted_counts(counter: Counter[str]) -> dict[str, int]:

@@ -77,9 +77,9 @@ class SympaDriver:
         facts: dict[str, Any] = {}
         if config:
             facts["status"] = config.status
-            counts = sympa.subscriber_counts(host) if config.status == "open" else None
-            if counts is not None:
-                facts["subscribers"] = counts.get(service.domain, 0)
+            count = sympa.subscriber_count(host, name, robot) if config.status == "open" else None
+            if count is not None:
+                facts["subscribers"] = count
             facts["messages_per_day"] = sympa.messages_per_day(
                 host, name, robot, today=int(time.time() // 86400)
             )

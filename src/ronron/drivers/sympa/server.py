@@ -42,10 +42,13 @@ def check_list(name: str, robot: str) -> str:
     return f"{name}@{robot}"
 
 
+def sympa_env_prefix(host: Host) -> list[str]:
+    """``env VAR=…`` before any Sympa program, when the layout gives Sympa an environment."""
+    return ["env", *host.layout.sympa_env] if host.layout.sympa_env else []
+
+
 def sympa_argv(host: Host, *args: str) -> list[str]:
-    layout = host.layout
-    prefix = ["env", *layout.sympa_env] if layout.sympa_env else []
-    return [*prefix, *layout.sympa, *args]
+    return [*sympa_env_prefix(host), *host.layout.sympa, *args]
 
 
 def run_sympa(host: Host, *args: str, input: str | None = None, timeout: float = 300) -> Result:
@@ -326,28 +329,23 @@ def include(host: Host, name: str, robot: str) -> str:
     return f"{address}: {match[2]}"
 
 
-def subscriber_counts(host: Host) -> dict[str, int] | None:
-    """Subscribers of every open list (``name@robot`` → count), in one read of Sympa's SQLite
-    database (34 ms for 650 lists); None when the layout gives no database or it cannot be
-    read. A closed list has none there: its subscribers wait in its ``member.dump``."""
+def subscriber_count(host: Host, name: str, robot: str) -> int | None:
+    """The list's subscribers, read in Sympa's SQLite database through its primary key (a plan
+    observes every list: a count of all of them each time would read every subscriber row);
+    None when the layout gives no database or it cannot be read. A closed list has none
+    there: its subscribers wait in its ``member.dump``."""
+    check_list(name, robot)
     database = host.layout.sympa_database
     if not database:
         return None
+    # Both names passed check_list: lower-case letters, digits, dots, hyphens, underscores.
     query = (
-        "SELECT list_subscriber || '@' || robot_subscriber, COUNT(*) FROM subscriber_table "
-        "GROUP BY robot_subscriber, list_subscriber"
+        "SELECT COUNT(*) FROM subscriber_table "  # noqa: S608
+        f"WHERE robot_subscriber = '{robot}' AND list_subscriber = '{name}'"
     )
-    result = host.run(
-        ["sqlite3", "-readonly", "-separator", "\t", check_path(database), query], check=False
-    )
-    if not result.ok:
-        return None
-    counts = {}
-    for line in result.stdout.splitlines():
-        address, _sep, count = line.partition("\t")
-        if count.isdigit():
-            counts[address] = int(count)
-    return counts
+    result = host.run(["sqlite3", "-readonly", check_path(database), query], check=False)
+    text = result.stdout.strip()
+    return int(text) if result.ok and text.isdigit() else None
 
 
 def messages_per_day(host: Host, name: str, robot: str, *, today: int, days: int = 30) -> float:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING
 
-from ronron.drivers.sympa.server import check_robot, reports
+from ronron.drivers.sympa.server import check_robot, reports, sympa_env_prefix
 from ronron.drivers.sympa.spec import validate_list_name
 
 if TYPE_CHECKING:
@@ -55,9 +55,8 @@ class ListSync:
 
 
 def _argv(host: Host) -> list[str]:
-    layout = host.layout
-    prefix = ["env", *layout.sympa_env] if layout.sympa_env else []
-    return [*prefix, "perl", "-I", layout.sympa_library, "-e", _SCRIPT.read_text()]
+    script = _SCRIPT.read_text()
+    return [*sympa_env_prefix(host), "perl", "-I", host.layout.sympa_library, "-e", script]
 
 
 def _run_batch(host: Host, addresses: list[str]) -> dict[str, ListSync]:

@@ -73,11 +73,6 @@ def _listing(host: Host, path: str, top: str) -> dict[str, Entry]:
     return entries
 
 
-def _file_entry(host: Host, path: str) -> dict[str, Entry]:
-    result = host.run(["stat", "-c", "%s", check_path(path)])
-    return {os.path.basename(path): Entry("f", int(result.stdout.strip()))}
-
-
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
