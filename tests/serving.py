@@ -72,12 +72,12 @@ def alive(pid: int) -> bool:
 class Served:
     """A ``ronron serve`` child process, its output collected as it comes."""
 
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, env: dict[str, str], cwd: Path, *args: str) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ronron", "serve", "--bind", f"127.0.0.1:{self.port}"],
+            [sys.executable, "-m", "ronron", "serve", "--bind", f"127.0.0.1:{self.port}", *args],
             env=env,
             cwd=cwd,
             stdin=subprocess.DEVNULL,

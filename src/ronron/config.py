@@ -8,6 +8,7 @@ secret key which is kept in the data directory so that sessions survive a restar
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -103,6 +104,17 @@ DEFAULTS: dict[str, Any] = {
         # Each receives a JSON POST per message (Slack/Mattermost-compatible "text" included).
         "webhook_urls": [],
     },
+    # One-time secret links (ronron.secrets): the largest secret, the limits per client address
+    # on the public page, and how long a link carrying credentials Ronron made stays valid.
+    "secrets": {
+        "max_bytes": 65536,
+        "creations_per_hour": 30,
+        "reveals_per_hour": 60,
+        "credentials_link_days": 7,
+    },
+    # Addresses of reverse proxies in front of Ronron (nginx on the same machine: 127.0.0.1):
+    # only their X-Forwarded-For is believed when telling clients apart for rate limits.
+    "trusted_proxies": [],
 }
 
 
@@ -262,6 +274,16 @@ class MonitoringSettings:
     webhook_urls: tuple[str, ...] = field(default=(), repr=False)
 
 
+@dataclass(frozen=True)
+class SecretsSettings:
+    """The ``[secrets]`` table: one-time links' size cap, rate limits and credentials expiry."""
+
+    max_bytes: int = 65536
+    creations_per_hour: int = 30
+    reveals_per_hour: int = 60
+    credentials_link_days: int = 7
+
+
 # Secrets are left out of the repr: settings.RONRON appears on Django's debug page.
 @dataclass(frozen=True)
 class Config:
@@ -287,6 +309,8 @@ class Config:
     organization: dict[str, str] = field(default_factory=dict)
     public_url: str = "http://127.0.0.1:8000"
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    secrets: SecretsSettings = field(default_factory=SecretsSettings)
+    trusted_proxies: tuple[str, ...] = ()
 
 
 def _generated_key(data_dir: Path, name: str, make: Callable[[], str]) -> str:
@@ -351,6 +375,8 @@ def load(environ: dict[str, str] | None = None) -> Config:
         organization=_organization(values["organization"]),
         public_url=_public_url(values["public_url"]),
         monitoring=_monitoring(values["monitoring"]),
+        secrets=_secrets(values["secrets"]),
+        trusted_proxies=_trusted_proxies(values["trusted_proxies"]),
     )
 
 
@@ -412,6 +438,37 @@ def _monitoring(values: dict[str, Any]) -> MonitoringSettings:
         alert_emails=tuple(emails),
         webhook_urls=tuple(urls),
     )
+
+
+# (key, smallest, largest) of the [secrets] numbers.
+_SECRETS_BOUNDS = (
+    ("max_bytes", 1024, 1024 * 1024),
+    ("creations_per_hour", 1, 100_000),
+    ("reveals_per_hour", 1, 100_000),
+    ("credentials_link_days", 1, 30),
+)
+
+
+def _secrets(values: dict[str, Any]) -> SecretsSettings:
+    for key, smallest, largest in _SECRETS_BOUNDS:
+        if not smallest <= values[key] <= largest:
+            raise ConfigError(
+                f"secrets.{key}: expected a whole number from {smallest} to {largest}, "
+                f"got {values[key]}"
+            )
+    return SecretsSettings(**{key: values[key] for key, _low, _high in _SECRETS_BOUNDS})
+
+
+def _trusted_proxies(values: list[str]) -> tuple[str, ...]:
+    checked = []
+    for value in values:
+        try:
+            checked.append(str(ipaddress.ip_address(value.strip())))
+        except ValueError:
+            raise ConfigError(
+                f"trusted_proxies: expected IP addresses such as 127.0.0.1, got {value!r}"
+            ) from None
+    return tuple(checked)
 
 
 _HOME_COMMUNE = re.compile(r"\s*([0-9]{5})\s+(\S.*?)\s*")

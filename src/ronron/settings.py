@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "ronron.reconcile",
     "ronron.reports",
     "ronron.monitoring",
+    "ronron.secrets",
     "ronron.api",
 ]
 

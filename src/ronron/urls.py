@@ -16,6 +16,7 @@ urlpatterns = [
     path("lists/", include("ronron.services.urls_lists")),
     path("reports/", include("ronron.reports.urls")),
     path("status/", include("ronron.monitoring.urls_public")),
+    path("secret/", include("ronron.secrets.urls")),
     path("monitoring/", include("ronron.monitoring.urls_console")),
     path(".well-known/chatonsinfos/", include("ronron.reports.urls_chatonsinfos")),
     path("api/", include("ronron.api.urls")),

@@ -44,6 +44,10 @@ def _load(tmp_path: Path, toml: str, **env: str) -> config.Config:
         ("[dues]\namount_individual = -5\n", "dues.amount_individual"),
         ('[dues]\namount_individual = "dix"\n', "dues.amount_individual"),
         ('dues = "12-01"\n', "dues"),
+        ("[secrets]\nmax_bytes = 10\n", "secrets.max_bytes"),
+        ("[secrets]\nreveals_per_hour = 0\n", "secrets.reveals_per_hour"),
+        ("[secrets]\ncredentials_link_days = 31\n", "secrets.credentials_link_days"),
+        ('trusted_proxies = ["nginx"]\n', "trusted_proxies"),
     ],
 )
 def test_a_wrong_value_in_the_file_is_refused_and_named(
@@ -142,3 +146,16 @@ def test_repr_hides_secrets(tmp_path: Path) -> None:
     for secret in ("very-secret-key-1234", key, "smtp-pass-9012", "db-pass-5678"):
         assert secret not in shown
     assert "hoster_name='Ronron'" in shown
+
+
+def test_secrets_limits_and_trusted_proxies(tmp_path: Path) -> None:
+    loaded = _load(
+        tmp_path,
+        "[secrets]\nmax_bytes = 4096\n",
+        RONRON_SECRETS_CREATIONS_PER_HOUR="5",
+        RONRON_TRUSTED_PROXIES="127.0.0.1, ::1",
+    )
+    assert loaded.secrets.max_bytes == 4096
+    assert loaded.secrets.creations_per_hour == 5
+    assert loaded.secrets.reveals_per_hour == 60
+    assert loaded.trusted_proxies == ("127.0.0.1", "::1")

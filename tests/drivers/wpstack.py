@@ -4,6 +4,7 @@ to converge a site and browse it."""
 from __future__ import annotations
 
 import http.client
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,10 +16,12 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from django.test import Client
 
 from ronron.drivers.base import driver_for
 from ronron.fleet.hosts import host_for
 from ronron.members.actions import create_member
+from ronron.secrets import envelope
 from ronron.services import actions
 from ronron.services.models import Service
 from tests.stack.mariadb import MariaDB
@@ -166,3 +169,40 @@ def wait_for_page(
         if (answer[0] == status and contains in answer[1]) or time.monotonic() > deadline:
             return answer
         time.sleep(0.05)
+
+
+_LINK = re.compile(r"https?://\S+?(/secret/[A-Za-z0-9_-]{22}/)#([A-Za-z0-9_-]+)")
+
+
+def claim_credentials(body: str) -> dict[str, str]:
+    """Follow the one-time link of a credentials mail as its recipient would: reveal the secret
+    from Ronron's page (POST), open it with the key of the link's fragment, read its fields
+    (the hoster's language is English in these tests)."""
+    found = _LINK.search(body)
+    assert found, body
+    path, key = found.groups()
+    response = Client().post(path, content_type="application/json")
+    assert response.status_code == 200, response.content
+    opened = envelope.open_sealed(envelope.Sealed(**response.json()), key)
+    fields = dict(line.split(": ", 1) for line in opened.splitlines() if ": " in line)
+    assert Client().post(path, content_type="application/json").status_code == 410
+    return {"url": fields["Address"], "login": fields["Login"], "password": fields["Password"]}
+
+
+def log_in(port: int, domain: str, login: str, password: str) -> Browser:
+    browser = Browser(port, domain)
+    browser.request(
+        "POST",
+        "/wp-login.php",
+        {"log": login, "pwd": password, "wp-submit": "Log In", "testcookie": "1"},
+    )
+    return browser
+
+
+def sees_dashboard(browser: Browser) -> bool:
+    status, page = browser.request("GET", "/wp-admin/")
+    return status == 200 and 'id="dashboard-widgets' in page
+
+
+def has_auth_cookie(browser: Browser) -> bool:
+    return any(name.startswith("wordpress_logged_in_") for name in browser.cookies)

@@ -145,7 +145,7 @@ def test_a_private_member_page_needs_its_link(client, velo):
     # The private link is the member's own view: every check, public or not.
     assert "velo.org — site web" in html and "Intranet du vélo" in html
     assert response["X-Robots-Tag"] == "noindex, nofollow"
-    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["Referrer-Policy"] == "same-origin"
 
 
 def test_a_public_member_page_is_at_its_number(client, velo, jardin):

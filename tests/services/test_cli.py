@@ -6,13 +6,14 @@ import io
 from datetime import date
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from ronron.core.models import AuditEntry
 from ronron.members import actions as member_actions
+from ronron.secrets.models import Delivery
 from ronron.services import actions
-from ronron.services.credentials import secret
 from ronron.services.models import Service
 
 pytestmark = pytest.mark.django_db
@@ -120,21 +121,53 @@ def test_suspend_resume_remove(member, web1):
         services("remove", "999")
 
 
-def test_credentials_are_printed_once(member, web1, staff_user):
+def installed_site(member, web1) -> Service:
+    """A WordPress site as the reconciler last saw it: installed (no server is reached here)."""
     service = actions.request_service(
         member, actor=None, kind="wordpress", domain="velo.example.org", server=web1
     )
-    with pytest.raises(CommandError, match="not installed"):
+    Service.objects.filter(pk=service.pk).update(observed_state=Service.Observed.PRESENT)
+    return service
+
+
+def test_new_credentials_need_an_installed_site(member, web1):
+    service = actions.request_service(
+        member, actor=None, kind="wordpress", domain="velo.example.org", server=web1
+    )
+    member_actions.add_contact(
+        member, actor=None, name="Tech", email="tech@velo.example.org", roles="tech"
+    )
+    with pytest.raises(CommandError, match="not installed on its server yet") as raised:
         services("credentials", str(service.pk))
-    password = secret(service, "admin_password")
-    out = services("credentials", str(service.pk), "--user", "camille")
-    assert f"Password: {password}" in out and "Login: webmestre" in out
-    with pytest.raises(CommandError, match="already shown") as raised:
+    assert raised.value.returncode == 1
+    assert mail.outbox == []
+
+
+def test_new_credentials_go_to_a_contact_of_the_member_only(member, web1):
+    service = installed_site(member, web1)
+    with pytest.raises(CommandError, match="no contact with an e-mail address"):
         services("credentials", str(service.pk))
-    assert password not in str(raised.value)
-    assert AuditEntry.objects.get(action="service.credentials_revealed").actor == staff_user
-    for entry in AuditEntry.objects.all():
-        assert password not in str(entry.before) + str(entry.after)
+    member_actions.add_contact(
+        member, actor=None, name="Tech", email="tech@velo.example.org", roles="tech"
+    )
+    with pytest.raises(CommandError, match="not one of the member's contacts"):
+        services("credentials", str(service.pk), "--to", "quelquun@ailleurs.example")
+    assert mail.outbox == []
+
+
+def test_a_password_the_server_refuses_is_neither_kept_nor_sent(member, web1):
+    # The site's system user does not exist on this machine: setting the password fails.
+    service = installed_site(member, web1)
+    member_actions.add_contact(
+        member, actor=None, name="Tech", email="tech@velo.example.org", roles="tech"
+    )
+    with pytest.raises(CommandError, match="could not be changed on the server") as raised:
+        services("credentials", str(service.pk), "--to", "TECH@velo.example.org")
+    assert raised.value.returncode == 1
+    service.refresh_from_db()
+    assert "admin_password" not in (service.credentials or {})
+    assert mail.outbox == []
+    assert not Delivery.objects.exists()
 
 
 def test_unknown_user_is_refused(member, web1):

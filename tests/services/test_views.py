@@ -1,17 +1,20 @@
 """The managed-service pages of the console: request, look, suspend, resume, remove, change the
-settings, show the WordPress password once. Nothing is applied here (the driver tests do that)."""
+settings, send new credentials. Nothing is applied here (the driver tests do that)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
+from django.core import mail
 from django.urls import reverse
 
 from ronron.core.models import AuditEntry
 from ronron.fleet.actions import create_server
+from ronron.jobs.models import Job
 from ronron.members import actions as member_actions
 from ronron.reconcile.models import Run, RunStep
 from ronron.services import actions
-from ronron.services.credentials import secret
 from ronron.services.models import Service
 
 pytestmark = pytest.mark.django_db
@@ -268,44 +271,92 @@ def test_settings_errors_are_shown_and_nothing_changes(console, member, web1):
     assert service.spec == {} and other.spec == {}
 
 
-def test_the_password_is_shown_once_and_never_audited(console, member, web1, staff_user):
+def installed_wordpress(member, server) -> Service:
+    """A WordPress site as the reconciler last saw it: installed (no server is reached here)."""
+    service = actions.request_service(
+        member, actor=None, kind="wordpress", domain="velo.example.org", server=server
+    )
+    Service.objects.filter(pk=service.pk).update(observed_state=Service.Observed.PRESENT)
+    return service
+
+
+def test_staff_send_new_credentials_to_a_chosen_contact(console, member, web1, staff_user):
+    service = installed_wordpress(member, web1)
+    tech = member_actions.add_contact(
+        member, actor=None, name="Tech", email="tech@velo.example.org", roles="tech"
+    )
+    president = member_actions.add_contact(
+        member, actor=None, name="Présidente", email="pres@velo.example.org", roles="president"
+    )
+    page = console.get(reverse("services:detail", args=[service.pk])).content.decode()
+    assert "Send new credentials" in page
+    assert "Show the administrator" not in page
+    # The technical contact is chosen unless staff choose someone else.
+    assert f'<option value="{tech.pk}" selected>' in page
+    assert "pres@velo.example.org" in page
+
+    response = console.post(
+        reverse("services:send_credentials", args=[service.pk]), {"contact": str(president.pk)}
+    )
+    job = Job.objects.get()
+    assert response.url == reverse("jobs:detail", args=[job.pk])
+    assert job.params == {"service_id": service.pk, "recipients": ["pres@velo.example.org"]}
+    assert job.created_by == staff_user
+    assert "pres@velo.example.org" in job.label
+    # The job makes the password and sends it; nothing is sent by the page itself.
+    assert mail.outbox == []
+
+
+def test_new_credentials_go_to_the_members_own_contacts_only(console, member, web1):
+    service = installed_wordpress(member, web1)
+    member_actions.add_contact(
+        member, actor=None, name="Tech", email="tech@velo.example.org", roles="tech"
+    )
+    other = member_actions.create_member(
+        actor=None, number="A0303", kind="association", name="Autre", joined_on=date(2021, 1, 1)
+    )
+    stranger = member_actions.add_contact(
+        other, actor=None, name="Autre", email="autre@autre.example.org", roles="tech"
+    )
+    response = console.post(
+        reverse("services:send_credentials", args=[service.pk]),
+        {"contact": str(stranger.pk)},
+        follow=True,
+    )
+    assert "Choose one of the member&#x27;s contacts." in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_no_new_credentials_before_the_site_is_installed(console, member, web1):
     service = actions.request_service(
         member, actor=None, kind="wordpress", domain="velo.example.org", server=web1
     )
-    detail = reverse("services:detail", args=[service.pk])
-    assert "Show the administrator" not in console.get(detail).content.decode()
-    password = secret(service, "admin_password")
-    page = console.get(detail).content.decode()
-    assert "Show the administrator" in page and password not in page
-
-    response = console.post(reverse("services:credentials", args=[service.pk]))
-    page = response.content.decode()
-    assert password in page and "webmestre" in page
-    assert "http://velo.example.org/wp-admin/" in page
-    assert "no-store" in response["Cache-Control"]
-
-    response = console.post(reverse("services:credentials", args=[service.pk]), follow=True)
-    page = response.content.decode()
-    assert password not in page
-    assert "already shown" in page
-    page = console.get(detail).content.decode()
-    assert "The password was shown on" in page and "camille" in page
-    assert "one-time link" in page
-
-    entry = AuditEntry.objects.get(action="service.credentials_revealed")
-    assert entry.actor == staff_user
-    for entry in AuditEntry.objects.all():
-        assert password not in str(entry.before) + str(entry.after)
-
-
-def test_get_never_reveals_the_password(console, member, web1):
-    service = actions.request_service(
-        member, actor=None, kind="wordpress", domain="velo.example.org", server=web1
+    tech = member_actions.add_contact(
+        member, actor=None, name="Tech", email="tech@velo.example.org", roles="tech"
     )
-    secret(service, "admin_password")
-    assert console.get(reverse("services:credentials", args=[service.pk])).status_code == 405
-    service.refresh_from_db()
-    assert service.credentials_revealed_at is None
+    page = console.get(reverse("services:detail", args=[service.pk])).content.decode()
+    assert "Credentials handed to the member" in page
+    assert "Send new credentials" not in page
+    assert "they are sent at the end of that apply" in page
+    response = console.post(
+        reverse("services:send_credentials", args=[service.pk]),
+        {"contact": str(tech.pk)},
+        follow=True,
+    )
+    assert "not installed on its server yet" in response.content.decode()
+    assert not Job.objects.exists()
+
+
+def test_a_static_site_has_no_credentials_panel(console, member, web1):
+    service = request_static(member, web1)
+    page = console.get(reverse("services:detail", args=[service.pk])).content.decode()
+    assert "Credentials handed to the member" not in page
+
+
+def test_the_credentials_page_is_post_only(console, member, web1):
+    service = installed_wordpress(member, web1)
+    response = console.get(reverse("services:send_credentials", args=[service.pk]))
+    assert response.status_code == 405
 
 
 @pytest.mark.parametrize("logged_in", [False, True])
@@ -324,7 +375,7 @@ def test_pages_are_for_staff_only(client, django_user_model, member, web1, logge
         ("post", reverse("services:remove", args=[service.pk])),
         ("get", reverse("services:settings", args=[service.pk])),
         ("post", reverse("services:settings", args=[service.pk])),
-        ("post", reverse("services:credentials", args=[service.pk])),
+        ("post", reverse("services:send_credentials", args=[service.pk])),
         ("post", reverse("services:apply", args=[service.pk])),
     ]
     for method, url in urls:
@@ -336,6 +387,7 @@ def test_pages_are_for_staff_only(client, django_user_model, member, web1, logge
     service.refresh_from_db()
     assert service.wanted_state == "present"
     assert not Run.objects.exists()
+    assert not Job.objects.exists()
 
 
 def test_requesting_a_list_records_its_address_subject_and_owners(console, member, lists1):

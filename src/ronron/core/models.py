@@ -51,3 +51,30 @@ class AuditEntry(models.Model):
         after = self.after or {}
         keys = sorted(set(before) | set(after))
         return [(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)]
+
+
+class RateLimitWindow(models.Model):
+    """How many times one client did one thing in one window of time (see core.ratelimit).
+
+    The client is a keyed hash of its address, never the address itself; rows older than a day
+    are purged by the housekeeping.
+    """
+
+    scope = models.CharField(_("scope"), max_length=40)
+    client = models.CharField(_("client"), max_length=64)
+    # The window's number: seconds since the epoch divided by the window's length.
+    period = models.BigIntegerField(_("period"))
+    hits = models.PositiveIntegerField(_("hits"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("rate limit window")
+        verbose_name_plural = _("rate limit windows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["scope", "client", "period"], name="core_ratelimit_one_row_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} {self.client[:8]} {self.period}: {self.hits}"

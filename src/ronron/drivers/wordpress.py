@@ -4,12 +4,12 @@ Debian's ``wp-config.php`` loads ``/etc/wordpress/config-<Host>.php``; each site
 (its database, keys and own ``wp-content``), its own system user, PHP-FPM pool, MariaDB
 database and user, and an nginx server block whose root is the shared core and whose
 ``/wp-content/`` comes from the site's directory. The first admin account is created by a
-non-interactive install run as the site's user; its password is a generate-once secret.
+non-interactive install run as the site's user; its password is a generate-once secret, kept
+encrypted until it is handed to the member as a one-time link, then forgotten.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,12 +18,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django.utils.translation import gettext as _
 
+from ronron.drivers import wordpress_admin
 from ronron.drivers.base import Observation, Orphan, Step, register
 from ronron.drivers.web import archive, mariadb, nginx, phpfpm, sysuser, tls
 from ronron.drivers.web.site import Site, limits_from_spec
-from ronron.drivers.wordpress_admin import INSTALL_PHP
 from ronron.drivers.wordpress_spec import (
-    DEFAULT_ADMIN_USER,
     DEFAULT_LANGUAGE,
     validate_wordpress_spec,
 )
@@ -208,21 +207,6 @@ class WordPressDriver:
         out = host.run(["readlink", "--", *(link for _t, link in links)], check=False).stdout
         return out.split("\n")[: len(links)] == [target for target, _l in links]
 
-    def _installed(self, host: Host, site: Site) -> bool:
-        result = host.run(
-            ["runuser", "-u", site.user, "--", *host.layout.php_cli, "-r", INSTALL_PHP],
-            input=json.dumps(
-                {"mode": "check", "host": site.domain, "core": host.layout.wordpress_core}
-            ),
-            check=False,
-            timeout=60,
-        )
-        return (
-            result.ok
-            and result.stdout.strip().endswith("installed")
-            and ("not-installed" not in result.stdout)
-        )
-
     def observe(self, service: Service, host: Host) -> Observation:
         layout = host.layout
         site = self.site(service, layout)
@@ -271,7 +255,7 @@ class WordPressDriver:
         parts["suspended-page"] = nginx.suspended_page_ready(host)
         parts["installed"] = bool(
             parts["config"] and parts["database-password"] and parts["system-user"]
-        ) and self._installed(host, site)
+        ) and wordpress_admin.is_installed(host, site)
         exported = archive.verified_export(export_key(service))
         parts["archive"] = exported is not None
         if exported is not None:
@@ -475,25 +459,31 @@ class WordPressDriver:
         from ronron.services.credentials import secret
 
         site = self.site(service, host.layout)
-        payload = {
-            "mode": "install",
-            "host": site.domain,
-            "core": host.layout.wordpress_core,
+        # Planned when another part was missing (a configuration to rewrite) although the site
+        # is installed: a password made now would be handed over but would not be the site's.
+        if wordpress_admin.is_installed(host, site):
+            return "WordPress already installed; administrator account unchanged"
+        spec = service.spec or {}
+        account = {
             "title": self._title(service),
-            "user": (service.spec or {}).get("admin_user") or DEFAULT_ADMIN_USER,
+            "user": wordpress_admin.admin_login(service),
             "email": self._admin_email(service),
-            "password": secret(service, "admin_password"),
-            "language": (service.spec or {}).get("language") or DEFAULT_LANGUAGE,
+            "password": secret(service, wordpress_admin.HANDED_OVER),
+            "language": spec.get("language") or DEFAULT_LANGUAGE,
         }
-        result = host.run(
-            ["runuser", "-u", site.user, "--", *host.layout.php_cli, "-r", INSTALL_PHP],
-            input=json.dumps(payload),
-            check=False,
-            timeout=120,
+        return wordpress_admin.install(host, site, account)
+
+    # --- the administrator's credentials, handed to the member (services/handover.py) -----
+
+    def credentials_to_hand_over(self, service: Service) -> dict[str, str] | None:
+        return wordpress_admin.credentials_to_hand_over(service)
+
+    def reset_credentials(self, service: Service, host: Host, password: str) -> str:
+        site = self.site(service, host.layout)
+        wordpress_admin.set_admin_password(
+            host, site, wordpress_admin.admin_login(service), password
         )
-        if not result.ok or not result.stdout.strip().endswith("installed"):
-            raise HostError(f"the WordPress installation failed: {result.output[-2000:]}")
-        return "WordPress installed; administrator account ready"
+        return wordpress_admin.HANDED_OVER
 
     def _offline(self, host: Host, service: Service) -> str:
         site = self.site(service, host.layout)

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from django.db import DatabaseError, connection
 from django.db.models.functions import Mod
 
+from ronron.core import ratelimit
 from ronron.monitoring import alerts, availability, derived, maintenance, store
 from ronron.monitoring.models import Check
 from ronron.monitoring.probes import Outcome, Probe, new_session, run_probe
@@ -362,8 +363,19 @@ class Prober:
     @staticmethod
     def _housekeeping() -> None:
         now = datetime.now(UTC)
-        # Each job on its own: a failing one does not hold the others back.
-        for job in (availability.refresh_all, alerts.remind, store.roll_up):
+        from ronron.secrets.store import purge_expired
+
+        # Each job on its own: a failing one does not hold the others back. The prober's first
+        # shard is Ronron's one steady clock, so it also forgets expired secrets and old
+        # rate-limit counts.
+        jobs = (
+            availability.refresh_all,
+            alerts.remind,
+            store.roll_up,
+            purge_expired,
+            ratelimit.purge,
+        )
+        for job in jobs:
             try:
                 job(now)
             except Exception as exc:

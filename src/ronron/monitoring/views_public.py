@@ -351,7 +351,7 @@ def _member_page(
     if private_link:
         # The link is the key: keep it out of search engines and other sites' logs.
         response["X-Robots-Tag"] = "noindex, nofollow"
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
     return response
 
 

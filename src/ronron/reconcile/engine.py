@@ -424,6 +424,8 @@ def _apply(run: Run, report: Progress) -> bool:
             log.warning("cannot observe %s after the run", item.label, exc_info=True)
             continue
         record_observation(item.service, after)
+        if not service_failed and after.state == Service.Observed.PRESENT:
+            hand_over_credentials(item.service)
         if (
             not service_failed
             and item.service.wanted_state == Service.Wanted.ABSENT
@@ -435,8 +437,27 @@ def _apply(run: Run, report: Progress) -> bool:
 
             archive = after.facts.get("archive") or item.service.archive_path or ""
             record_removal(item.service, archive_path=str(archive)[:500])
+    # Credentials an earlier delivery could not hand over go now, even with nothing to change.
+    for item in plan.items:
+        if not item.steps and item.observed and item.observed.state == Service.Observed.PRESENT:
+            hand_over_credentials(item.service)
     report(total, total, _("Done."))
     return failed
+
+
+def hand_over_credentials(service: Service) -> None:
+    """Credentials a driver made for the member (a new site's administrator) go to the member's
+    contacts once the service runs (``services/handover.py``). Never fails the run: a failed
+    delivery is recorded on the service and its credentials kept for the next attempt."""
+    ask = getattr(driver_for(service.kind), "credentials_to_hand_over", None)
+    if ask is None or not ask(service):
+        return
+    from ronron.services import handover
+
+    try:
+        handover.hand_over_credentials(service)
+    except Exception:
+        log.warning("cannot hand over the credentials of %s", service_label(service), exc_info=True)
 
 
 def _run_step(step: Step, row: RunStep, host: Any, service: Service) -> bool:

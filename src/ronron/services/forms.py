@@ -296,3 +296,30 @@ class ServiceSettingsForm(ConsoleFormMixin, LimitsMixin, forms.Form):
         if limits:
             spec["limits"] = limits
         return spec
+
+
+class SendCredentialsForm(ConsoleFormMixin, forms.Form):
+    """To whom new credentials go: one of the member's contacts, those who receive them by
+    default first chosen."""
+
+    contact = forms.ChoiceField(label=_("Send them to"))
+
+    def __init__(self, *args: Any, member: Member, **kwargs: Any) -> None:
+        from ronron.services.handover import credentials_recipients
+
+        super().__init__(*args, **kwargs)
+        self.contacts = {
+            str(c.pk): c for c in member.contacts.exclude(email="").order_by("name", "pk")
+        }
+        choice = self.fields["contact"]
+        assert isinstance(choice, forms.ChoiceField)
+        choice.choices = [
+            (pk, f"{c.name} <{c.email}>" + (f" ({', '.join(c.role_labels())})" if c.roles else ""))
+            for pk, c in self.contacts.items()
+        ]
+        default = credentials_recipients(member)
+        if default:
+            self.initial.setdefault("contact", str(default[0].pk))
+
+    def recipient(self) -> str:
+        return str(self.contacts[self.cleaned_data["contact"]].email)

@@ -76,8 +76,11 @@ class Service(models.Model):
     observed_at = models.DateTimeField(_("observed on"), null=True, blank=True)
     # Credentials Ronron created for the member (admin password, database password…).
     credentials = EncryptedJSONField(_("credentials"), null=True, blank=True)
-    # When the administrator's password was shown (once) in the console or the CLI.
-    credentials_revealed_at = models.DateTimeField(_("credentials shown on"), null=True, blank=True)
+    # When the credentials Ronron made were last handed to the member's contacts (as one-time
+    # links, services/handover.py); the name stays from when the console showed them once.
+    credentials_revealed_at = models.DateTimeField(
+        _("credentials handed over on"), null=True, blank=True
+    )
     # Set once the service is removed for good (the row stays for the history and the archive).
     removed_at = models.DateTimeField(_("removed on"), null=True, blank=True)
     archive_path = models.CharField(_("archive"), max_length=500, blank=True)

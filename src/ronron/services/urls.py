@@ -10,6 +10,6 @@ urlpatterns = [
     path("<int:pk>/resume/", views.service_resume, name="resume"),
     path("<int:pk>/remove/", views.service_remove, name="remove"),
     path("<int:pk>/settings/", views.service_settings, name="settings"),
-    path("<int:pk>/credentials/", views.service_credentials, name="credentials"),
+    path("<int:pk>/credentials/", views.service_send_credentials, name="send_credentials"),
     path("<int:pk>/apply/", views.service_apply, name="apply"),
 ]

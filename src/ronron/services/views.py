@@ -10,9 +10,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from ronron.core.models import AuditEntry
@@ -23,11 +23,12 @@ from ronron.members.models import Member
 from ronron.reconcile.actions import start_apply
 from ronron.reconcile.models import RunStep
 from ronron.reconcile.views import badge
-from ronron.services import actions
+from ronron.services import actions, handover
 from ronron.services.forms import (
     LIMIT_LABELS,
     LIST_FIELDS,
     WORDPRESS_FIELDS,
+    SendCredentialsForm,
     ServiceRequestForm,
     ServiceSettingsForm,
     locate_spec_errors,
@@ -38,6 +39,7 @@ from ronron.services.views_rosters import roster_panel
 
 RECENT_RUNS = 5
 HISTORY_SIZE = 30
+DELIVERIES_SHOWN = 10
 # Placement errors are not keyed by field; they are about the server all the same.
 SERVER_ERROR_CODES = {"no_server", "no_room", "role"}
 
@@ -208,16 +210,22 @@ def _settings(service: Service) -> list[tuple[Any, Any]]:
     return rows
 
 
-def _revealed_by(service: Service) -> AuditEntry | None:
-    return (
-        AuditEntry.objects.filter(
-            action="service.credentials_revealed",
-            object_type="services.service",
-            object_id=str(service.pk),
-        )
-        .order_by("-created_at")
-        .first()
-    )
+def _credentials_panel(service: Service, live: bool) -> dict[str, Any]:
+    """The credentials Ronron made for the member: the links sent, whether they were opened,
+    what is still waiting to be handed over, and the form to send new ones."""
+    if not service.managed or not handover.supports_hand_over(service):
+        return {"credentials_panel": False}
+    driver: Any = driver_for(service.kind)
+    waiting = bool(driver.credentials_to_hand_over(service))
+    can_send = live and service.observed_state in handover.RUNNING
+    return {
+        "credentials_panel": True,
+        "deliveries": list(service.secret_deliveries.all()[:DELIVERIES_SHOWN]),
+        "credentials_waiting": waiting,
+        "credentials_failure": handover.last_failure(service) if waiting else None,
+        "send_form": SendCredentialsForm(member=service.member) if can_send else None,
+        "now": timezone.now(),
+    }
 
 
 @staff_required
@@ -225,7 +233,6 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
     service = _service(pk)
     live = service.managed and service.removed_at is None
     wanted = service.wanted_state
-    has_password = "admin_password" in (service.credentials or {})
     facts = (service.observed or {}).get("facts") or {}
     history = AuditEntry.objects.filter(
         object_type="services.service", object_id=str(service.pk)
@@ -250,11 +257,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_resume": live and wanted == Service.Wanted.SUSPENDED,
             "can_remove": live and wanted != Service.Wanted.ABSENT,
             "can_change": live and wanted != Service.Wanted.ABSENT,
-            "can_reveal": live
-            and service.kind == "wordpress"
-            and has_password
-            and service.credentials_revealed_at is None,
-            "revealed_by": _revealed_by(service) if service.credentials_revealed_at else None,
+            **_credentials_panel(service, live),
             "history": history,
             **roster_panel(service),
         },
@@ -375,23 +378,28 @@ def service_settings(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@never_cache
 @require_POST
 @staff_required
-def service_credentials(request: HttpRequest, pk: int) -> HttpResponse:
-    """Shown in the answer to a POST, never through a URL, and only this once."""
+def service_send_credentials(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new password, set on the site and sent to the chosen contact as a one-time link (a
+    background job: the job's page follows it)."""
     service = _service(pk)
+    form = SendCredentialsForm(request.POST, member=service.member)
+    if not form.is_valid():
+        messages.error(request, _("Choose one of the member's contacts."))
+        return redirect("services:detail", pk=service.pk)
     try:
-        credentials = actions.reveal_credentials(service, actor=request.user)
+        job = handover.send_new_credentials(service, actor=request.user, recipient=form.recipient())
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
         return redirect("services:detail", pk=service.pk)
-    return render(
+    messages.success(
         request,
-        "services/credentials.html",
-        {"service": service, "domain": shown_domain(service.domain), "credentials": credentials},
+        _("New credentials are being made and sent to %(email)s. This page follows the job.")
+        % {"email": form.recipient()},
     )
+    return redirect("jobs:detail", pk=job.pk)
 
 
 @require_POST

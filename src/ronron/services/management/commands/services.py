@@ -1,5 +1,8 @@
 """``ronron services list|request|suspend|resume|remove|credentials``: managed services from the
-command line, through the same actions as the console."""
+command line, through the same actions as the console.
+
+``credentials`` does its work here and now (not through the queue), so that whoever typed it
+sees the outcome: a new password on the site, sent to a contact as a one-time link."""
 
 from __future__ import annotations
 
@@ -8,11 +11,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from ronron.fleet.models import Server
 from ronron.members.models import Member
-from ronron.services import actions
+from ronron.services import actions, handover
 from ronron.services.forms import tech_email
 from ronron.services.models import Service
 
@@ -30,7 +35,10 @@ def _problems(exc: ValidationError) -> str:
 
 
 class Command(BaseCommand):
-    help = "List, request, suspend, resume or remove managed services; show a site's password."
+    help = (
+        "List, request, suspend, resume or remove managed services; send new credentials to a "
+        "member's contact."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -58,11 +66,22 @@ class Command(BaseCommand):
             ("suspend", "Suspend a service (its data stays)."),
             ("resume", "Resume a suspended service."),
             ("remove", "Remove a service (exported to a verified archive first)."),
-            ("credentials", "Show a WordPress site's administrator password, once."),
+            (
+                "credentials",
+                "Set a new administrator password and send it to a contact as a one-time link "
+                "(the password and the link are never shown).",
+            ),
         ):
             one = sub.add_parser(verb, help=text)
             one.add_argument("id", type=int, help="The service's number, as `list` shows it.")
             one.add_argument("--user", help="Username recorded as the author in the audit log.")
+            if verb == "credentials":
+                one.add_argument(
+                    "--to",
+                    metavar="EMAIL",
+                    help="One of the member's contacts. Default: its technical contacts, or "
+                    "else its president, or else its first contact.",
+                )
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
@@ -74,7 +93,7 @@ class Command(BaseCommand):
             if action == "request":
                 self.do_request(options, actor)
             elif action == "credentials":
-                self.do_credentials(self._service(options["id"]), actor)
+                self.do_credentials(self._service(options["id"]), actor, options.get("to"))
             else:
                 verb = {
                     "suspend": (
@@ -187,11 +206,21 @@ class Command(BaseCommand):
             }
         )
 
-    def do_credentials(self, service: Service, actor: Any) -> None:
-        credentials = actions.reveal_credentials(service, actor=actor)
-        self.stdout.write(
-            _("Shown this once only: copy it now and hand it to the member in a safe way.")
-        )
-        self.stdout.write(_("Address: %(url)s") % credentials)
-        self.stdout.write(_("Login: %(login)s") % credentials)
-        self.stdout.write(_("Password: %(password)s") % credentials)
+    def do_credentials(self, service: Service, actor: Any, recipient: str | None) -> None:
+        recipients = handover.check_renewal(service, recipient)
+        try:
+            result = handover.renew_credentials(service.pk, recipients, actor=actor)
+        except handover.RenewalFailed as exc:
+            raise CommandError(str(exc), returncode=1) from None
+        for delivery in result.deliveries:
+            self.stdout.write(
+                _("New credentials sent to %(recipient)s: the link is valid until %(expires)s.")
+                % {
+                    "recipient": delivery.recipient,
+                    "expires": date_format(
+                        timezone.localtime(delivery.expires_at), "DATETIME_FORMAT"
+                    ),
+                }
+            )
+        for problem in result.problems:
+            self.stderr.write(problem)
