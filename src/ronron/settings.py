@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "ronron.reports",
     "ronron.monitoring",
     "ronron.secrets",
+    "ronron.portal",
     "ronron.api",
 ]
 

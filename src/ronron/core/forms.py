@@ -45,7 +45,8 @@ class LoginForm(ConsoleFormMixin, AuthenticationForm):
 
     def confirm_login_allowed(self, user: Any) -> None:
         super().confirm_login_allowed(user)
-        if not user.is_staff:
+        # Member managers log in here too; they land on the portal (core.views.LoginView).
+        if not user.is_staff and not user.manager_accesses.exists():
             raise ValidationError(self.error_messages["not_staff"], code="not_staff")
 
 

@@ -78,3 +78,52 @@ class RateLimitWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope} {self.client[:8]} {self.period}: {self.hits}"
+
+
+class MailTemplate(models.Model):
+    """An admin's version of one of Ronron's messages (see core.mail): it replaces the built-in
+    text for that language until it is deleted."""
+
+    key = models.CharField(_("message"), max_length=60)
+    language = models.CharField(_("language"), max_length=5)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("text"))
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("changed"), auto_now=True)
+
+    class Meta:
+        ordering = ["key", "language"]
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "language"], name="core_one_template_per_language"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.language})"
+
+
+class Chore(models.Model):
+    """When a periodic chore (core.chores) last ran, so that a daily one runs once a day
+    whichever process and however often the housekeeping wakes up."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
+    last_result = models.JSONField(_("last result"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("chore")
+        verbose_name_plural = _("chores")
+
+    def __str__(self) -> str:
+        return self.name

@@ -48,6 +48,12 @@ class LoginView(auth_views.LoginView):
     authentication_form = LoginForm
     redirect_authenticated_user = True
 
+    def get_default_redirect_url(self) -> str:
+        # Member managers have the portal; the console is for staff.
+        if not self.request.user.is_staff:
+            return reverse("portal:home")
+        return super().get_default_redirect_url()
+
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
         if needs_second_factor(self.request.user):

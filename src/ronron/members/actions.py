@@ -412,6 +412,9 @@ def record_payment(
         before=before,
         after=audit.snapshot(membership),
     )
+    from ronron.members.dues_reminders import payment_recorded
+
+    payment_recorded(membership, actor=actor)
     return membership
 
 
@@ -433,6 +436,9 @@ def update_membership(membership: Membership, *, actor: Any, **changes: Any) -> 
             before=before,
             after=after,
         )
+    from ronron.members.dues_reminders import payment_recorded
+
+    payment_recorded(membership, actor=actor)
     return membership
 
 

@@ -88,6 +88,11 @@ class Member(models.Model):
     joined_on = models.DateField(_("joined on"), null=True, blank=True)
     left_on = models.DateField(_("left on"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # Onboarding: when the welcome message (with its credentials links) went out.
+    welcomed_at = models.DateTimeField(_("welcomed on"), null=True, blank=True)
+    # Offboarding: when the personal data of a member who left was erased (the row stays, with
+    # what the reports count: kind, postal code, région, themes, dates).
+    anonymised_at = models.DateTimeField(_("personal data erased on"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -226,3 +231,74 @@ class Membership(models.Model):
     @property
     def status_label(self) -> str:
         return str(dict(self.Status.choices)[self.status])
+
+
+class Application(models.Model):
+    """An application to join, from the public form, until the board decides. Approving it
+    creates the member (with its number), its contact and its service requests."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for the board")
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Refused")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Member.Kind.choices)
+    name = models.CharField(_("name"), max_length=200, validators=[reject_control_characters])
+    rna = models.CharField(_("RNA number"), max_length=10, blank=True, validators=[validate_rna])
+    siren = models.CharField(_("SIREN"), max_length=9, blank=True, validators=[validate_siren])
+    address = models.CharField(
+        _("street address"), max_length=255, blank=True, validators=[reject_control_characters]
+    )
+    postal_code = models.CharField(
+        _("postal code"), max_length=10, blank=True, validators=[reject_control_characters]
+    )
+    city = models.CharField(
+        _("city"), max_length=100, blank=True, validators=[reject_control_characters]
+    )
+    country = models.CharField(_("country"), max_length=2, default="FR")
+    themes = models.ManyToManyField(Theme, verbose_name=_("themes"), blank=True)
+    contact_name = models.CharField(
+        _("contact's name"), max_length=200, validators=[reject_control_characters]
+    )
+    contact_email = models.EmailField(_("contact's e-mail"), validators=[validate_email])
+    contact_phone = models.CharField(
+        _("contact's phone"), max_length=30, blank=True, validators=[reject_control_characters]
+    )
+    # The services asked for: [{"kind": …, "domain": …, "details": {…}}], checked by the form.
+    requested_services = models.JSONField(_("services asked for"), default=list, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    decided_on = models.DateField(_("board's decision on"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"), blank=True)
+    member = models.OneToOneField(
+        Member,
+        verbose_name=_("member"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="application",
+    )
+    created_at = models.DateTimeField(_("received"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# Split out for length; imported here so that Django finds them with the app's models.
+from ronron.members.models_lifecycle import DepartureExport, DuesNotice  # noqa: E402, F401

@@ -15,7 +15,6 @@ POST (with a Slack/Mattermost-style "text").
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import urllib.error
@@ -28,22 +27,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from ronron.config import MonitoringSettings
+from ronron.core import mail
 from ronron.members.models import Contact
 from ronron.monitoring import maintenance
 from ronron.monitoring.models import AlertEvent, Check
 
 logger = logging.getLogger(__name__)
 
-# Seconds a mail server or a webhook may take before the delivery counts as failed.
+# Seconds a webhook may take before the delivery counts as failed.
 DELIVERY_TIMEOUT = 10
+# The message (core.mail) that carries alerts; its texts are in templates/mail/.
+MAIL_KIND = "monitoring.alert"
 # Primary keys per query: SQLite limits the parameters of one statement.
 _CHUNK = 900
 _ERROR_LENGTH = 500
@@ -183,15 +183,14 @@ class _Outcome:
 def _deliver(events: list[AlertEvent], config: MonitoringSettings) -> None:
     outcomes = {event.pk: _Outcome() for event in events}
     audience = _audience(events, config)
-    with translation.override(settings.LANGUAGE_CODE):
-        _send_mails(audience, outcomes)
-        for url in config.webhook_urls:
-            label = f"webhook:{urllib.parse.urlsplit(url).hostname}"
-            error = _post_webhook(url, events)
-            for event in events:
-                outcomes[event.pk].recipients.append(label)
-                if error:
-                    outcomes[event.pk].errors.append(f"{label}: {error}")
+    _send_mails(audience, outcomes)
+    for url in config.webhook_urls:
+        label = f"webhook:{urllib.parse.urlsplit(url).hostname}"
+        error = _post_webhook(url, events)
+        for event in events:
+            outcomes[event.pk].recipients.append(label)
+            if error:
+                outcomes[event.pk].errors.append(f"{label}: {error}")
     for event in events:
         outcome = outcomes[event.pk]
         if not outcome.recipients:
@@ -228,37 +227,36 @@ def _audience(events: list[AlertEvent], config: MonitoringSettings) -> dict[str,
 def _send_mails(audience: dict[str, list[AlertEvent]], outcomes: dict[int, _Outcome]) -> None:
     if not audience:
         return
-    connection = get_connection(fail_silently=False, timeout=DELIVERY_TIMEOUT)
     try:
-        connection.open()
-    except Exception as exc:  # the prober must go on whatever the mail server does
-        opening_error: str | None = _describe(exc)
-    else:
-        opening_error = None
-    try:
-        for email, told in audience.items():
-            error = opening_error
-            if error is None:
-                message = EmailMessage(
-                    subject=_subject(told),
-                    body=_body(told),
-                    from_email=settings.DEFAULT_FROM_EMAIL,
-                    to=[email],
-                    connection=connection,
-                )
+        with mail.one_connection() as connection:
+            for email, told in audience.items():
+                error = None
                 try:
-                    message.send()
+                    mail.send(
+                        MAIL_KIND,
+                        [email],
+                        alert_context(told, settings.LANGUAGE_CODE),
+                        language=settings.LANGUAGE_CODE,
+                        connection=connection,
+                    )
                 except Exception as exc:  # recorded on the events, never raised
                     error = _describe(exc)
-            if error:
-                logger.warning("alert mail to %s not sent: %s", email, error)
-            for event in told:
-                outcomes[event.pk].recipients.append(email)
-                if error:
-                    outcomes[event.pk].errors.append(f"{email}: {error}")
-    finally:
-        with contextlib.suppress(Exception):  # the connection is being dropped anyway
-            connection.close()
+                _told(email, told, error, outcomes)
+    except mail.MailFailed as exc:  # the prober must go on whatever the mail server does
+        opening_error = _describe(exc)
+        for email, told in audience.items():
+            _told(email, told, opening_error, outcomes)
+
+
+def _told(
+    email: str, told: list[AlertEvent], error: str | None, outcomes: dict[int, _Outcome]
+) -> None:
+    if error:
+        logger.warning("alert mail to %s not sent: %s", email, error)
+    for event in told:
+        outcomes[event.pk].recipients.append(email)
+        if error:
+            outcomes[event.pk].errors.append(f"{email}: {error}")
 
 
 def _describe(exc: BaseException) -> str:
@@ -267,11 +265,33 @@ def _describe(exc: BaseException) -> str:
     return text.replace("\r", " ").replace("\n", " ")[:200]
 
 
-def _subject(events: list[AlertEvent]) -> str:
-    hoster = settings.RONRON.hoster_name
-    if len(events) == 1:
-        event = events[0]
-        return f"[{hoster}] {event.endpoint.name}: {event.get_kind_display()}"
+def alert_context(events: list[AlertEvent], language: str) -> dict[str, Any]:
+    """What the ``monitoring.alert`` text is rendered with: every event, the events of each
+    kind, and a one-line summary for the subject ("3 checks down, 1 back up")."""
+    with translation.override(language):
+        rows = [
+            {
+                "kind": event.kind,
+                "state": str(event.get_kind_display()),
+                "name": event.endpoint.name,
+                "target": event.endpoint.target,
+                "at": event.at,
+                "message": event.endpoint.last_message,
+                "member": event.endpoint.member.number if event.endpoint.member else "",
+            }
+            for event in events
+        ]
+        summary = _summary(events)
+    return {
+        "events": rows,
+        "summary": summary,
+        "opened": [row for row in rows if row["kind"] == AlertEvent.Kind.OPENED],
+        "still_down": [row for row in rows if row["kind"] == AlertEvent.Kind.REMINDER],
+        "back_up": [row for row in rows if row["kind"] == AlertEvent.Kind.RESOLVED],
+    }
+
+
+def _summary(events: list[AlertEvent]) -> str:
     counts = {kind: sum(1 for e in events if e.kind == kind) for kind in AlertEvent.Kind.values}
     parts = []
     if counts[AlertEvent.Kind.OPENED]:
@@ -289,29 +309,15 @@ def _subject(events: list[AlertEvent]) -> str:
             ngettext("%(count)d back up", "%(count)d back up", counts["resolved"])
             % {"count": counts["resolved"]}
         )
-    return f"[{hoster}] " + ", ".join(parts)
-
-
-def _line(event: AlertEvent) -> str:
-    check = event.endpoint
-    at = timezone.localtime(event.at).strftime("%Y-%m-%d %H:%M")
-    details = f" — {check.last_message}" if check.last_message else ""
-    return f"- {check.name} ({check.target}), {at}{details}"
-
-
-def _body(events: list[AlertEvent]) -> str:
-    sections = []
-    for kind, label in AlertEvent.Kind.choices:
-        lines = [_line(event) for event in events if event.kind == kind]
-        if lines:
-            sections.append(f"{label}:\n" + "\n".join(lines))
-    footer = _("Sent by %(hoster)s's monitoring.") % {"hoster": settings.RONRON.hoster_name}
-    return "\n\n".join([*sections, footer]) + "\n"
+    return ", ".join(parts)
 
 
 def _payload(events: list[AlertEvent]) -> dict[str, Any]:
+    # The chat sees the same words as the mail (the hoster's text, in its language).
+    language = settings.LANGUAGE_CODE
+    subject, body = mail.render(MAIL_KIND, alert_context(events, language), language)
     return {
-        "text": _subject(events) + "\n" + _body(events),
+        "text": subject + "\n" + body,
         "hoster": settings.RONRON.hoster_name,
         "events": [
             {

@@ -363,6 +363,7 @@ class Prober:
     @staticmethod
     def _housekeeping() -> None:
         now = datetime.now(UTC)
+        from ronron.core import chores
         from ronron.secrets.store import purge_expired
 
         # Each job on its own: a failing one does not hold the others back. The prober's first
@@ -374,6 +375,7 @@ class Prober:
             store.roll_up,
             purge_expired,
             ratelimit.purge,
+            chores.run_due,
         )
         for job in jobs:
             try:

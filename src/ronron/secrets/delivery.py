@@ -19,23 +19,19 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from ronron.core import audit
+from ronron.core import audit, mail
 from ronron.core.validators import reject_control_characters, validate_email
 from ronron.secrets import envelope, store
 from ronron.secrets.models import Delivery, Secret
 
 log = logging.getLogger(__name__)
 
-# Seconds the mail server may take before the delivery counts as failed.
-SEND_TIMEOUT = 20
+# The message (core.mail) that carries the link; its texts are in templates/mail/.
+MAIL_KIND = "secrets.credentials"
 MAX_PURPOSE = 200
 
 
@@ -74,36 +70,6 @@ def link_for(secret_id: str, key: str) -> str:
     return f"{settings.RONRON.public_url}{reverse('secrets:show', args=[secret_id])}#{key}"
 
 
-def _message(*, recipient: str, purpose: str, link: str, expires_at: Any) -> EmailMessage:
-    with translation.override(settings.RONRON.language):
-        context = {
-            "hoster_name": settings.RONRON.hoster_name,
-            "purpose": purpose,
-            "link": link,
-            "expires": date_format(timezone.localtime(expires_at), "DATETIME_FORMAT"),
-        }
-        subject = render_to_string("secrets/mail/credentials_subject.txt", context)
-        body = render_to_string("secrets/mail/credentials.txt", context)
-    return EmailMessage(
-        subject=" ".join(subject.split()),
-        body=body.strip() + "\n",
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[recipient],
-        reply_to=_reply_to(),
-    )
-
-
-def _reply_to() -> list[str]:
-    """The mail asks to reply when a link expired: to the hoster's own address, if it has one
-    (the sending address may read nothing)."""
-    address = str(settings.RONRON.organization.get("email") or "")
-    try:
-        validate_email(address)
-    except ValidationError:
-        return []
-    return [address]
-
-
 def _describe(exc: BaseException) -> str:
     """A failure in a few words; SMTP replies and socket errors carry no secret."""
     text = str(exc).strip() or type(exc).__name__
@@ -136,14 +102,11 @@ def deliver(
     # is sent outside any transaction (a slow mail server must not hold the database).
     secret_id, row = store.store(sealed, lifetime=lifetime, origin=Secret.Origin.RONRON)
     try:
-        message = _message(
-            recipient=recipient,
-            purpose=purpose,
-            link=link_for(secret_id, key),
-            expires_at=row.expires_at,
+        mail.send(
+            MAIL_KIND,
+            [recipient],
+            {"purpose": purpose, "link": link_for(secret_id, key), "expires": row.expires_at},
         )
-        message.connection = get_connection(fail_silently=False, timeout=SEND_TIMEOUT)
-        message.send()
     except Exception as exc:
         Secret.objects.filter(lookup=row.lookup).delete()
         log.warning("credentials for %s not sent to %s: %s", purpose, recipient, _describe(exc))
