@@ -417,7 +417,9 @@ def _done(member: Member, action: str) -> bool:
 
 
 def _live_services(member: Member) -> Any:
-    return Service.objects.filter(member=member, managed=True, removed_at__isnull=True)
+    return Service.objects.filter(member=member, managed=True, removed_at__isnull=True).order_by(
+        "pk"
+    )
 
 
 def _start_apply(number: str) -> None:
@@ -475,7 +477,7 @@ def leave_due(now: datetime) -> dict[str, int]:
 
 def _hold(member: Member, reason: str, services: list[int]) -> None:
     """Written down once (not every day) while the reason stays the same."""
-    after = {"reason": reason, "services": services}
+    after = {"reason": reason, "services": sorted(services)}
     last = AuditEntry.objects.filter(member_id=member.pk, action=REMOVAL_HELD).first()
     if last is not None and last.after == after:
         return

@@ -477,9 +477,20 @@ def mark_ready_requests(now: datetime) -> dict[str, int]:
                 before=before,
                 after=audit.snapshot(locked),
             )
-            transaction.on_commit(partial(_tell_member_ready, locked.pk))
+            # A newcomer's first services are announced by its welcome message instead.
+            if not _awaiting_welcome(locked.member):
+                transaction.on_commit(partial(_tell_member_ready, locked.pk))
             done += 1
     return {"done": done}
+
+
+def _awaiting_welcome(member: Member) -> bool:
+    from ronron.members.models import Application
+
+    return (
+        member.welcomed_at is None
+        and Application.objects.filter(member=member, status=Application.Status.APPROVED).exists()
+    )
 
 
 # --- after commit -------------------------------------------------------------------------

@@ -69,6 +69,8 @@ class ServiceRow:
     state: str  # css modifier
     state_label: str
     checks: list[dict[str, Any]]
+    # The site's address as a link (web services only), with the scheme it is served on.
+    url: str = ""
 
 
 def service_state(service: Service) -> tuple[str, str]:
@@ -124,9 +126,17 @@ def _service_rows(
                 state=state,
                 state_label=label,
                 checks=checks.get(service.pk, []),
+                url=_site_url(service),
             )
         )
     return rows
+
+
+def _site_url(service: Service) -> str:
+    if service.family != "web" or service.removed_at is not None or not service.domain:
+        return ""
+    tls = bool(((service.observed or {}).get("parts") or {}).get("tls"))
+    return f"{'https' if tls else 'http'}://{service.domain}/"
 
 
 # --- dues -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from ronron.portal import actions
 from ronron.portal.forms import InviteForm
@@ -48,7 +49,7 @@ PORTAL_LINKS: list[tuple[str, Any, str, bool]] = [
     ("contacts", _("Contacts"), "portal:contacts", True),
     ("help", _("Help"), "portal:portal_help:index", True),
     ("data", _("Our data"), "portal:data", True),
-    ("departure", _("Leaving"), "portal:portal_departure:index", True),
+    ("departure", pgettext_lazy("portal menu", "Leaving"), "portal:portal_departure:index", True),
 ]
 HELPERS_LINK = ("helpers", _("Help queue"), "portal:helpers:queue")
 # URL names (as resolved) that belong to each menu entry, besides the entry's own.

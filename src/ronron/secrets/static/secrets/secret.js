@@ -297,6 +297,9 @@
       return maxBytes - utf8Length(textarea.value);
     }
 
+    // Both figures in the page's language, not one formatted and one raw.
+    byId("secret-bytes-max").textContent = numbers.format(maxBytes);
+
     function updateCount() {
       const left = bytesLeft();
       byId("secret-bytes-left").textContent = numbers.format(left);
