@@ -72,8 +72,9 @@ def alive(pid: int) -> bool:
 class Served:
     """A ``ronron serve`` child process, its output collected as it comes."""
 
-    def __init__(self, env: dict[str, str], cwd: Path, *args: str) -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], cwd: Path, *args: str, port: int | None = None) -> None:
+        # A port chosen beforehand lets the environment name the served address (public_url).
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.lines: list[str] = []
         self.process = subprocess.Popen(

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from tests.drivers.wpstack import CONFIG_DIR
-from tests.serving import Served
 from tests.stack.mariadb import MariaDB
 from tests.stack.nginx import NginxStack, cleanup_sites
 from tests.stack.phpfpm import PhpFpm
@@ -89,27 +88,6 @@ def _found(needle: str | re.Pattern[str], text: str) -> bool:
 
 
 # --- the served installation -------------------------------------------------------------------
-
-
-class ServedAt(Served):
-    """``Served`` on a port chosen beforehand, so that its public URL (the links it mails)
-    can be given in its environment."""
-
-    def __init__(self, env: dict[str, str], cwd: Path, port: int) -> None:
-        self.port = port
-        self.base = f"http://127.0.0.1:{port}"
-        self.lines = []
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ronron", "serve", "--bind", f"127.0.0.1:{port}"],
-            env=env,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
 
 
 def ronron(env: dict[str, str], cwd: Path, *args: str) -> str:

@@ -29,7 +29,6 @@ from tests.browser.journey_support import (
     DOMAIN_SUFFIX,
     Mail,
     Mailbox,
-    ServedAt,
     cleanup_sites_of,
     read_credentials,
     ronron,
@@ -37,7 +36,7 @@ from tests.browser.journey_support import (
     stack_layout,
     wait_until,
 )
-from tests.serving import PASSWORD_LINE, free_port
+from tests.serving import PASSWORD_LINE, Served, free_port
 from tests.stack.mariadb import MariaDB
 from tests.stack.nginx import NginxStack
 from tests.stack.phpfpm import PhpFpm
@@ -57,7 +56,7 @@ PAGE_TIMEOUT_MS = 30_000
 
 @dataclass
 class Journey:
-    served: ServedAt
+    served: Served
     env: dict[str, str]
     cwd: Path
     mailbox: Mailbox
@@ -170,7 +169,7 @@ def journey(
         "RONRON_ORGANIZATION_EMAIL": BOARD,
     }
     token = secrets.token_hex(3)
-    served = ServedAt(env, tmp_path, port)
+    served = Served(env, tmp_path, port=port)
     try:
         served.wait_until_up("/login/")
         found = PASSWORD_LINE.search(served.output)

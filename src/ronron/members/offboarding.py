@@ -243,14 +243,6 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _exported_services(path: Path) -> list[int]:
     with zipfile.ZipFile(path) as archive:
         found = {_SERVICE_ENTRY.match(name) for name in archive.namelist()}
@@ -377,7 +369,9 @@ def export_for_token(number: str, token: str, now: datetime | None = None) -> De
 
 def export_reads_back(export: DepartureExport) -> bool:
     try:
-        return _sha256_of(Path(export.file)) == export.sha256
+        from ronron.portal.exports import sha256_of
+
+        return sha256_of(Path(export.file)) == export.sha256
     except OSError:
         return False
 
