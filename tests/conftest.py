@@ -13,6 +13,8 @@ pytest_plugins = [
     "tests.stack.sshd",
     "tests.stack.sympa",
     "tests.drivers.wpstack",
+    "tests.stack.nextcloud",
+    "tests.drivers.nextcloud.cloudkit",
 ]
 
 

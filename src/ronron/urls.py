@@ -13,6 +13,7 @@ urlpatterns = [
     path("plan/", include("ronron.reconcile.urls")),
     path("rosters/feed/<int:pk>/", services_feed.roster_feed, name="roster_feed"),
     path("rosters/", include("ronron.services.urls_rosters")),
+    path("cloud/", include("ronron.services.urls_cloud")),
     path("lists/", include("ronron.services.urls_lists")),
     path("reports/", include("ronron.reports.urls")),
     path("status/", include("ronron.monitoring.urls_public")),

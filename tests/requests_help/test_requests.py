@@ -54,12 +54,14 @@ def test_an_empty_catalog_is_filled_with_one_click_then_edited(as_user, admin):
     assert "Create the default entries" in page
 
     response = console.post(reverse("desk:catalog"), {"defaults": "1"}, follow=True)
-    assert "3 entries added to the catalog" in response.content.decode()
+    assert "4 entries added to the catalog" in response.content.decode()
     offers = {o.kind: o for o in Offer.objects.all()}
-    assert set(offers) == {"static", "wordpress", "list"}
+    # Work groups are the hoster's own: not offered to members.
+    assert set(offers) == {"static", "wordpress", "list", "cloud"}
+    assert offers["cloud"].needs_approval
     assert offers["wordpress"].needs_approval and not offers["static"].needs_approval
     assert "WordPress" in offers["wordpress"].description
-    assert AuditEntry.objects.filter(action="offer.created", actor=admin).count() == 3
+    assert AuditEntry.objects.filter(action="offer.created", actor=admin).count() == 4
 
     edit = reverse("desk:catalog_edit", args=[offers["static"].pk])
     response = console.post(

@@ -459,7 +459,7 @@ def test_following_is_refused_clearly(console, velo, lists1, web1):
     response = console.post(
         reverse("rosters:follow", args=[site.pk]), {"roster": roster.pk}, follow=True
     )
-    assert "Only a mailing list or a cloud space can follow a roster." in page(response)
+    assert "Only a mailing list or a cloud work group can follow a roster." in page(response)
     assert console.post(reverse("rosters:follow", args=[999]), {"roster": ""}).status_code == 404
     assert console.get(reverse("rosters:follow", args=[service.pk])).status_code == 405
     assert not AuditEntry.objects.filter(action="service.roster_changed").exists()

@@ -2,7 +2,12 @@
 
 from importlib import import_module
 
-DRIVER_MODULES = ["ronron.drivers.static", "ronron.drivers.wordpress", "ronron.drivers.sympa"]
+DRIVER_MODULES = [
+    "ronron.drivers.static",
+    "ronron.drivers.wordpress",
+    "ronron.drivers.sympa",
+    "ronron.drivers.nextcloud",
+]
 
 
 def load_all() -> None:

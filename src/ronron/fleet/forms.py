@@ -114,3 +114,44 @@ class ServerForm(ConsoleFormMixin, forms.Form):
             # The host key is public: shown so that it can be checked. The private key never is.
             "host_key": credentials.get("host_key", ""),
         }
+
+
+class NextcloudAccessForm(ConsoleFormMixin, forms.Form):
+    """How Ronron logs into the server's Nextcloud; the password is never shown back."""
+
+    url = forms.CharField(
+        label=_("Address of the Nextcloud"),
+        max_length=255,
+        help_text=_("As its users open it, such as https://cloud.example.org."),
+        widget=forms.URLInput(attrs={"spellcheck": "false", "autocapitalize": "none"}),
+    )
+    user = forms.CharField(
+        label=_("Administrator's login"),
+        max_length=256,
+        help_text=_("A Nextcloud account in the admin group that Ronron uses, such as “ronron”."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "none"}
+        ),
+    )
+    password = forms.CharField(
+        label=_("App password"),
+        max_length=256,
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_(
+            "Made in Nextcloud under Personal settings → Security → Devices & sessions: it can "
+            "be revoked alone. It is stored encrypted and never shown again."
+        ),
+    )
+
+    def __init__(self, *args: Any, password_recorded: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.password_recorded = password_recorded
+        if password_recorded:
+            self.fields["password"].help_text = _(
+                "An app password is recorded. Leave this empty to keep it, or give a new one "
+                "to replace it."
+            )
+        else:
+            self.fields["password"].required = True

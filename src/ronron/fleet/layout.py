@@ -58,6 +58,13 @@ class Layout:
     # Lists re-read their rosters in this many Sympa processes at once (one per core is right:
     # SQLite has one writer, and each process is CPU-bound between its writes).
     sympa_sync_processes: int = 2
+    # Nextcloud: where its web server answers (the OCS API is under it), its console tool as
+    # the web server's user, its data directory (one directory per account, exported before an
+    # account is deleted) and where those exports are staged.
+    nextcloud_url: str = ""
+    nextcloud_occ: tuple[str, ...] = ("sudo", "-u", "www-data", "php", "/var/www/nextcloud/occ")
+    nextcloud_data: str = "/var/www/nextcloud/data"
+    nextcloud_staging: str = "/var/lib/ronron-exports"
     # How this server reaches Ronron's roster feed ("" = the configured public_url).
     ronron_url: str = ""
 

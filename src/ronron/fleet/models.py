@@ -42,6 +42,11 @@ class Server(models.Model):
     )
     # {"private_key": "-----BEGIN OPENSSH PRIVATE KEY-----…", "host_key": "ssh-ed25519 AAAA…"}
     ssh_credentials = EncryptedJSONField(_("SSH credentials"), null=True, blank=True)
+    # What Ronron logs into the applications of this server with:
+    # {"nextcloud": {"user": "ronron", "password": "<app password>", "refused_at": "…"}}.
+    # ``refused_at`` is set when the application refused them: nothing asks again with them
+    # (Nextcloud's brute-force protection would lock Ronron out) until an admin sets new ones.
+    app_credentials = EncryptedJSONField(_("application credentials"), null=True, blank=True)
     # Comma-separated values of ROLES, sorted ("lists,web").
     roles = models.CharField(_("roles"), max_length=100, blank=True)
     memory_mb = models.PositiveIntegerField(_("memory (MB)"), default=0)

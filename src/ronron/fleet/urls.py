@@ -8,5 +8,6 @@ urlpatterns = [
     path("new/", views.server_create, name="create"),
     path("<slug:name>/", views.server_detail, name="detail"),
     path("<slug:name>/edit/", views.server_edit, name="edit"),
+    path("<slug:name>/nextcloud/", views.server_nextcloud, name="nextcloud"),
     path("<slug:name>/refresh-usage/", views.server_refresh_usage, name="refresh_usage"),
 ]

@@ -22,49 +22,17 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from ronron.core import audit, mail
 from ronron.core.domains import normalize_domain
 from ronron.core.validators import validate_email
 from ronron.members.models import Member
+from ronron.portal.catalog_defaults import DEFAULT_OFFERS
 from ronron.portal.models import ManagerAccess, Offer, ServiceRequest
 from ronron.services.kinds import KIND_LABELS
 from ronron.services.models import Service
 
 log = logging.getLogger(__name__)
-
-# The catalog a hoster starts from: one entry per kind Ronron provisions. The texts are
-# translated when the entries are created (French by default) and then edited freely.
-DEFAULT_OFFERS: dict[str, dict[str, Any]] = {
-    "static": {
-        "title": gettext_lazy("Simple web site"),
-        "description": gettext_lazy(
-            "A web site made of pages you prepare yourself (HTML, images, documents) and send "
-            "to the server. Fast, sturdy and without updates to follow: ideal to present your "
-            "association. Give the address you want it to have (your domain name)."
-        ),
-        "needs_approval": False,
-    },
-    "wordpress": {
-        "title": gettext_lazy("WordPress site"),
-        "description": gettext_lazy(
-            "A web site you write in your browser, with pages, news and pictures, without "
-            "knowing any code. We install WordPress, keep it up to date and back it up; you "
-            "receive the administrator's login by a link that can be opened only once."
-        ),
-        "needs_approval": True,
-    },
-    "list": {
-        "title": gettext_lazy("Mailing list"),
-        "description": gettext_lazy(
-            "An e-mail address that forwards messages to all its subscribers: to write to "
-            "your members, your board or a working group. Subscribers may follow your member "
-            "file automatically. Give the list's address and its owners."
-        ),
-        "needs_approval": True,
-    },
-}
 
 # Statuses in which a request still holds its address.
 OPEN_STATUSES = (ServiceRequest.Status.PENDING, ServiceRequest.Status.APPROVED)
@@ -75,11 +43,18 @@ NOT_SENT = "mail.not_sent"
 # --- catalog ------------------------------------------------------------------------------
 
 
+# Kinds known by their member rather than by an address.
+ADDRESSLESS_KINDS = ("cloud",)
+# Kinds the hoster makes for itself, never offered to members (a work group follows a roster
+# the hoster chose).
+NOT_OFFERED = ("cloudgroup",)
+
+
 def provisioned_kinds() -> list[str]:
-    """The kinds Ronron can make real: those with a registered driver."""
+    """The kinds Ronron can make real and members may ask for: those with a registered driver."""
     from ronron.drivers.base import drivers
 
-    return sorted(d.kind for d in drivers())
+    return sorted(d.kind for d in drivers() if d.kind not in NOT_OFFERED)
 
 
 def offer_is_available(offer: Offer) -> bool:
@@ -253,7 +228,11 @@ def validate_request(offer: Offer, domain: str, details: dict[str, Any]) -> tupl
     errors: dict[str, list[str]] = {}
     if not isinstance(details, dict):
         raise ValidationError(_("The settings of a service are a set of named values."))
-    if not (domain or "").strip():
+    # A cloud space is known by its member, not by an address.
+    addressless = offer.kind in ADDRESSLESS_KINDS
+    if addressless:
+        domain = ""
+    elif not (domain or "").strip():
         errors["domain"] = [_("This field is required.")]
     else:
         try:
@@ -271,7 +250,10 @@ def validate_request(offer: Offer, domain: str, details: dict[str, Any]) -> tupl
         _check_names_are_free(domain, clean.get("aliases", []))
     except ValidationError as exc:
         _merge(errors, exc, {"spec": "aliases"})
-    if ServiceRequest.objects.filter(domain=domain, status__in=OPEN_STATUSES).exists():
+    if (
+        not addressless
+        and ServiceRequest.objects.filter(domain=domain, status__in=OPEN_STATUSES).exists()
+    ):
         errors.setdefault("domain", []).append(
             _("A request for %(domain)s is already being handled.") % {"domain": domain}
         )

@@ -13,6 +13,7 @@ from ronron.members.models import Member
 from ronron.portal.actions_requests import MAX_MESSAGE, provisioned_kinds
 from ronron.portal.models import Offer
 from ronron.services.forms import LIST_FIELDS, WORDPRESS_FIELDS, ServiceRequestForm
+from ronron.services.forms_cloud import CLOUD_FIELDS
 from ronron.services.kinds import KIND_LABELS, KINDS
 
 
@@ -100,6 +101,11 @@ class PortalRequestForm(ServiceRequestForm):
                 "The e-mail address people will write to, such as adherents@listes.monasso.fr."
             )
             self.fields["subject"].required = True
+        elif kind == "cloud":
+            # A cloud space has no address: the member says who gets an account, and how much
+            # room and which apps the space needs.
+            keep.update(CLOUD_FIELDS)
+            keep.discard("domain")
         else:
             self.fields["domain"].label = _("Address of the site")
             self.fields["domain"].help_text = _(
@@ -109,6 +115,8 @@ class PortalRequestForm(ServiceRequestForm):
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]
+        if "domain" in self.fields:
+            self.fields["domain"].required = True
         for name, text in PORTAL_HELP_TEXTS.items():
             if name in self.fields:
                 self.fields[name].help_text = text

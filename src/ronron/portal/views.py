@@ -32,6 +32,7 @@ from ronron.portal import actions, exports
 from ronron.portal.access import member_for, members_managed_by, portal_login_required
 from ronron.portal.forms import ContactForm, ExportForm
 from ronron.services.models import Service
+from ronron.services.views_cloud import space_summary
 
 REFRESH_SECONDS = 3
 
@@ -201,8 +202,15 @@ def dashboard(request: HttpRequest, number: str) -> HttpResponse:
             "dues": _current_dues(memberships),
             "this_year": date.today().year,
             "contacts": _scoped(request, Contact.objects.all(), member).count(),
+            "cloud_spaces": _cloud_spaces(request, member),
         },
     )
+
+
+def _cloud_spaces(request: HttpRequest, member: Member) -> list[dict[str, Any]]:
+    """The member's cloud spaces: accounts and storage, as last observed (read only)."""
+    spaces = _scoped(request, Service.objects.filter(kind="cloud", managed=True), member)
+    return [space_summary(s) for s in spaces.filter(removed_at__isnull=True).order_by("pk")]
 
 
 @require_GET

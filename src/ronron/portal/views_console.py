@@ -22,6 +22,7 @@ from ronron.portal.forms_requests import OfferForm, RefuseForm
 from ronron.portal.models import HelpRequest, Offer, ServiceRequest
 from ronron.portal.views_help import conversation_context, queue
 from ronron.services.kinds import KIND_LABELS
+from ronron.services.views_cloud import request_details, waits_for_licence
 
 DECIDED_SHOWN = 50
 HISTORY_SIZE = 30
@@ -36,12 +37,16 @@ DETAIL_LABELS: dict[str, Any] = {
     "type": gettext_lazy("Type of list"),
     "owners": gettext_lazy("Owners of the list"),
     "limits": gettext_lazy("Limits"),
+    "allowance": gettext_lazy("Storage allowance"),
+    "accounts": gettext_lazy("Accounts"),
+    "apps": gettext_lazy("Apps"),
+    "name": gettext_lazy("Name of the work group"),
 }
 
 
 def shown_details(details: dict[str, Any]) -> list[tuple[Any, str]]:
     rows = []
-    for key, value in sorted(details.items()):
+    for key, value in sorted(request_details(details).items()):
         if isinstance(value, list):
             value = ", ".join(map(str, value))
         elif isinstance(value, dict):
@@ -124,6 +129,11 @@ def catalog_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def _with_domain(items: list[ServiceRequest]) -> list[ServiceRequest]:
     for item in items:
         item.shown_domain = actions_requests.shown_domain(item.domain)  # type: ignore[attr-defined]
+        item.waits_for_licence = (  # type: ignore[attr-defined]
+            waits_for_licence(item.offer.kind, item.details or {})
+            if item.status == ServiceRequest.Status.PENDING
+            else ""
+        )
     return items
 
 
@@ -158,6 +168,9 @@ def _request_page(
             "details": shown_details(item.details or {}),
             "pending": pending,
             "problem": actions_requests.last_problem(item) if pending else "",
+            "waits_for_licence": waits_for_licence(item.offer.kind, item.details or {})
+            if pending
+            else "",
             "refuse_form": refuse_form or RefuseForm(),
             "history": history,
             "page_object_type": "portal.servicerequest",

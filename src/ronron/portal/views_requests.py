@@ -114,7 +114,7 @@ def ask(request: HttpRequest, number: str, offer_id: int) -> HttpResponse:
             made = actions.create_request(
                 member,
                 offer,
-                domain=form.cleaned_data["domain"],
+                domain=form.cleaned_data.get("domain", ""),
                 details=form.details(member),
                 message=form.cleaned_data.get("message", ""),
                 actor=request.user,

@@ -170,7 +170,8 @@ def _live_services() -> dict[str, list[Service]]:
     live = Service.objects.filter(removed_at__isnull=True).exclude(
         wanted_state=Service.Wanted.ABSENT
     )
-    for service in live.order_by("created_at", "pk"):
+    # Work groups are groups inside the cloud the hoster offers, not a service of their own.
+    for service in live.exclude(kind="cloudgroup").order_by("created_at", "pk"):
         groups[service.kind or service.family].append(service)
     return dict(sorted(groups.items()))
 

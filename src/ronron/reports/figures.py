@@ -236,7 +236,8 @@ def _managed(services: list[_Service], day: date) -> ManagedFigures:
     alive = [s for s in services if _alive(s, day)]
     web = {engine: sum(1 for s in alive if s.kind == engine) for engine in WEB_ENGINES}
     lists = [s for s in alive if s.family == "lists"]
-    clouds = [s for s in alive if s.family == "cloud"]
+    # Work groups are groups inside a cloud, not spaces of their own.
+    clouds = [s for s in alive if s.family == "cloud" and s.kind != "cloudgroup"]
     return ManagedFigures(
         web=web,
         lists=len(lists),

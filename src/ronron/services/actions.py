@@ -154,8 +154,11 @@ def request_service(
         if len(slug) > MAX_SLUG:
             raise ValidationError({"slug": _("A system name has at most 24 characters.")})
     else:
-        slug = _free_slug(server, _slug_base(domain, member))
+        base = driver.slug_base(member, clean_spec) if hasattr(driver, "slug_base") else ""
+        slug = _free_slug(server, base or _slug_base(domain, member))
     _check_names_are_free(domain, clean_spec.get("aliases", []))
+    if hasattr(driver, "check_claims"):
+        driver.check_claims(clean_spec, member=member, server=server)
     service = Service(
         member=member,
         kind=kind,
@@ -268,8 +271,15 @@ def update_service_spec(service: Service, *, actor: Any, spec: dict[str, Any]) -
     from ronron.drivers.base import driver_for
 
     locked = Service.objects.select_for_update().get(pk=service.pk)
-    clean = driver_for(locked.kind).validate_spec(dict(spec))
+    driver: Any = driver_for(locked.kind)
+    clean = driver.validate_spec(dict(spec))
+    if hasattr(driver, "carry_over"):
+        # What the new settings drop that the server still holds (a cloud account) is kept
+        # aside by the driver, never deleted by a settings change.
+        clean = driver.carry_over(locked.spec or {}, clean)
     _check_names_are_free(locked.domain, clean.get("aliases", []), exclude=locked.pk)
+    if hasattr(driver, "check_claims"):
+        driver.check_claims(clean, member=locked.member, server=locked.server, exclude=locked.pk)
     before = audit.snapshot(locked)
     locked.spec = clean
     locked.full_clean()

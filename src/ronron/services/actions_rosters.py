@@ -25,7 +25,7 @@ from ronron.services.tasks import schedule_roster_sync
 
 # The kinds of service whose members can come from a roster: a list's subscribers, a cloud
 # space's group.
-FOLLOWING_KINDS = ("list", "cloud")
+FOLLOWING_KINDS = ("list", "cloudgroup")
 UPLOAD = "upload"
 ROSTER_FIELDS = {"name", "slug", "source", "member"}
 SLUG_LENGTH = 50
@@ -271,7 +271,7 @@ def follow_roster(service: Service, roster: Roster | None, *, actor: Any) -> Ser
         raise ValidationError(_("This service is not managed by Ronron any more."))
     if locked.kind not in FOLLOWING_KINDS:
         raise ValidationError(
-            _("Only a mailing list or a cloud space can follow a roster."), code="kind"
+            _("Only a mailing list or a cloud work group can follow a roster."), code="kind"
         )
     if roster is not None and not Roster.objects.filter(pk=roster.pk).exists():
         raise ValidationError({"roster": _("This roster does not exist any more.")})

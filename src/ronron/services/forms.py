@@ -17,6 +17,7 @@ from ronron.drivers.web.site import LIMIT_RANGES, NGINX_LIMITS, Limits
 from ronron.fleet.models import ROLES, Server
 from ronron.fleet.placement import room
 from ronron.members.models import Member
+from ronron.services.forms_cloud import CLOUD_KINDS, CloudFieldsMixin
 from ronron.services.kinds import KIND_LABELS
 
 LIMIT_LABELS: dict[str, Any] = {
@@ -161,15 +162,18 @@ class MemberChoiceField(forms.ModelChoiceField):
         return f"{obj.number} — {obj.name}"
 
 
-class ServiceRequestForm(ConsoleFormMixin, LimitsMixin, forms.Form):
+class ServiceRequestForm(ConsoleFormMixin, LimitsMixin, CloudFieldsMixin, forms.Form):
     member = MemberChoiceField(label=_("Member"), queryset=Member.objects.order_by("number"))
     kind = forms.ChoiceField(label=_("Kind of service"), choices=())
+    # Required for every kind but the cloud ones (``clean``).
     domain = forms.CharField(
         label=_("Address"),
         max_length=253,
+        required=False,
         help_text=_(
             "A site's domain name, such as monasso.fr (accented names are accepted); a list's "
-            "e-mail address, such as adherents@listes.monasso.fr."
+            "e-mail address, such as adherents@listes.monasso.fr. Not needed for a cloud space "
+            "or a work group."
         ),
         widget=forms.TextInput(attrs={"spellcheck": "false", "autocapitalize": "none"}),
     )
@@ -231,9 +235,22 @@ class ServiceRequestForm(ConsoleFormMixin, LimitsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = kind_choices()  # type: ignore[attr-defined]
         self.add_limit_fields(tuple(LIMIT_FIELDS))
+        self.add_cloud_fields()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        # The portal's form is for one kind, given when it is made rather than as a field.
+        kind = data.get("kind") or getattr(self, "service_kind", "")
+        if kind in CLOUD_KINDS:
+            self.clean_cloud(kind)
+        elif "domain" in self.fields and not data.get("domain") and "domain" not in self.errors:
+            self.add_error("domain", self.fields["domain"].error_messages["required"])
+        return data
 
     def spec(self, member: Member | None = None) -> dict[str, Any]:
         data = self.cleaned_data
+        if data.get("kind") in CLOUD_KINDS:
+            return self.cloud_spec(data["kind"])
         if data.get("kind") == "list":
             owners = split_lines(data.get("owners", ""))
             if not owners and member is not None and tech_email(member):

@@ -177,3 +177,23 @@ class RosterSync(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class AppLicence(models.Model):
+    """A cloud app bought for a number of seats (OnlyOffice is sold by concurrent seats): Ronron
+    counts the accounts of the cloud spaces that have the app and refuses to go above it."""
+
+    app = models.CharField(_("app"), max_length=40, unique=True)
+    seats = models.PositiveIntegerField(_("seats"))
+    note = models.CharField(
+        _("note"), max_length=200, blank=True, validators=[reject_control_characters]
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["app"]
+        verbose_name = _("app licence")
+        verbose_name_plural = _("app licences")
+
+    def __str__(self) -> str:
+        return f"{self.app} ({self.seats})"

@@ -34,7 +34,16 @@ from ronron.services.forms import (
     locate_spec_errors,
     tech_email,
 )
+from ronron.services.forms_cloud import CLOUD_KINDS
 from ronron.services.models import Service
+from ronron.services.views_cloud import (
+    cloud_observation,
+    cloud_panel,
+    cloud_settings,
+    create_cloud_service,
+    create_form_fields,
+    state_words,
+)
 from ronron.services.views_rosters import roster_panel
 
 RECENT_RUNS = 5
@@ -91,6 +100,11 @@ def _service(pk: int) -> Service:
     return get_object_or_404(Service.objects.select_related("member", "server"), pk=pk)
 
 
+def _name(service: Service) -> str:
+    """What a service is called on its pages: its address, or its kind and member."""
+    return shown_domain(service.domain) or str(service)
+
+
 def _attach(form: Any, error: ValidationError) -> None:
     """An action's error next to the field it is about (``spec`` errors left by the action
     concern names already used: the aliases)."""
@@ -115,7 +129,12 @@ def service_create(request: HttpRequest) -> HttpResponse:
     if member is not None:
         initial = {"member": member.pk, "admin_email": tech_email(member)}
     form = ServiceRequestForm(request.POST or None, initial=initial)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and form.cleaned_data["kind"] in CLOUD_KINDS:
+        created = create_cloud_service(request, form)
+        if created is not None:
+            messages.success(request, _("Recorded. It will be created at the next apply."))
+            return redirect("services:detail", pk=created.pk)
+    elif request.method == "POST" and form.is_valid():
         member = form.cleaned_data["member"]
         kind = form.cleaned_data["kind"]
         spec = form.spec(member)
@@ -146,6 +165,7 @@ def service_create(request: HttpRequest) -> HttpResponse:
             "main_fields": [form[n] for n in ("member", "kind", "domain", "aliases", "server")],
             "wordpress_fields": [form[n] for n in WORDPRESS_FIELDS],
             "list_fields": [form[n] for n in LIST_FIELDS],
+            **create_form_fields(form),
             **_limit_fields(form),
         },
         status=400 if form.errors else 200,
@@ -249,7 +269,9 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
             else "",
             "aliases": [shown_domain(a) for a in (service.spec or {}).get("aliases", [])],
             "settings_rows": _settings(service),
-            "observation": _observation(service),
+            "observation": cloud_observation(service)
+            if service.kind in CLOUD_KINDS
+            else _observation(service),
             "in_step": service.observed_state == IN_STEP.get(wanted),
             "runs": _journal(service),
             "live": live,
@@ -260,6 +282,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
             **_credentials_panel(service, live),
             "history": history,
             **roster_panel(service),
+            **cloud_panel(service),
         },
     )
 
@@ -288,23 +311,30 @@ def _change_state(request: HttpRequest, service: Service, action: Any, done: str
 @staff_required
 def service_suspend(request: HttpRequest, pk: int) -> HttpResponse:
     service = _service(pk)
+    words = state_words(service) or {}
     if request.method == "POST":
         return _change_state(
             request,
             service,
             actions.suspend_service,
-            _("Recorded. The site will be suspended at the next apply."),
+            str(
+                words.get("suspended")
+                or _("Recorded. The site will be suspended at the next apply.")
+            ),
         )
     return _confirm_page(
         request,
         service,
-        title=_("Suspend %(domain)s") % {"domain": shown_domain(service.domain)},
-        text=_(
-            "Visitors will see a “service suspended” page instead of the site. Nothing is "
-            "deleted: files, database and settings stay as they are, and resuming the service "
-            "brings the site back exactly as it was."
+        title=_("Suspend %(domain)s") % {"domain": _name(service)},
+        text=str(
+            words.get("suspend_text")
+            or _(
+                "Visitors will see a “service suspended” page instead of the site. Nothing is "
+                "deleted: files, database and settings stay as they are, and resuming the "
+                "service brings the site back exactly as it was."
+            )
         ),
-        button=_("Suspend the site"),
+        button=str(words.get("suspend_button") or _("Suspend the site")),
         danger=True,
     )
 
@@ -312,34 +342,43 @@ def service_suspend(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @staff_required
 def service_resume(request: HttpRequest, pk: int) -> HttpResponse:
+    service = _service(pk)
+    words = state_words(service) or {}
     return _change_state(
         request,
-        _service(pk),
+        service,
         actions.resume_service,
-        _("Recorded. The site will be back at the next apply."),
+        str(words.get("resumed") or _("Recorded. The site will be back at the next apply.")),
     )
 
 
 @staff_required
 def service_remove(request: HttpRequest, pk: int) -> HttpResponse:
     service = _service(pk)
+    words = state_words(service) or {}
     if request.method == "POST":
         return _change_state(
             request,
             service,
             actions.remove_service,
-            _("Recorded. The site will be archived, then removed, at the next apply."),
+            str(
+                words.get("removed")
+                or _("Recorded. The site will be archived, then removed, at the next apply.")
+            ),
         )
     return _confirm_page(
         request,
         service,
-        title=_("Remove %(domain)s") % {"domain": shown_domain(service.domain)},
-        text=_(
-            "At the next apply, the site will be exported to an archive, the archive verified, "
-            "and only then removed from its server. The archive is kept for the retention "
-            "period set in the configuration."
+        title=_("Remove %(domain)s") % {"domain": _name(service)},
+        text=str(
+            words.get("remove_text")
+            or _(
+                "At the next apply, the site will be exported to an archive, the archive "
+                "verified, and only then removed from its server. The archive is kept for the "
+                "retention period set in the configuration."
+            )
         ),
-        button=_("Remove the site"),
+        button=str(words.get("remove_button") or _("Remove the site")),
         danger=True,
     )
 
@@ -347,6 +386,8 @@ def service_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def service_settings(request: HttpRequest, pk: int) -> HttpResponse:
     service = _service(pk)
+    if service.kind in CLOUD_KINDS:
+        return cloud_settings(request, service, _name(service))
     current = dict(service.spec or {})
     form = ServiceSettingsForm(
         request.POST or None, kind=service.kind, initial=ServiceSettingsForm.initial_for(current)

@@ -1,0 +1,1 @@
+"""Tests of the stand-in Nextcloud the Nextcloud driver is tested against."""
