@@ -5,8 +5,10 @@ taken by someone else left alone, and the space exported before it is deleted.""
 
 from __future__ import annotations
 
+import io
 import json
 import tarfile
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from ronron.drivers.base import driver_for
+from ronron.portal.exports import build_member_export
 from ronron.reconcile.models import Run
 from ronron.services.actions import (
     remove_service,
@@ -90,6 +93,26 @@ def test_a_space_gets_its_group_accounts_quotas_apps_and_credentials_links(
     call_command("report", str(date.today().year), "--format", "json", "--output", str(report))
     managed = json.loads(report.read_text())["managed"]
     assert (managed["cloud_spaces"], managed["cloud_accounts"]) == (1, 3)
+
+
+def test_the_members_data_download_holds_its_cloud_accounts_and_files(
+    nextcloud_standin, cloud_server, velo
+):
+    new_space(velo, cloud_server)
+    apply(cloud_server)
+    (Path(nextcloud_standin.data_dir) / "Eve" / "files" / "notes.txt").write_text("réunion")
+
+    download = build_member_export(velo.pk)
+    with zipfile.ZipFile(download) as bundle:
+        (inner,) = [n for n in bundle.namelist() if n.endswith(".tar.gz") and "cloud-" in n]
+        with tarfile.open(fileobj=io.BytesIO(bundle.read(inner))) as tar:
+            listing = json.load(tar.extractfile("accounts.json"))  # type: ignore[arg-type]
+            assert tar.extractfile("Eve/files/notes.txt").read() == "réunion".encode()  # type: ignore[union-attr]
+    assert sorted(a["id"] for a in listing["accounts"]) == ["Eve", "camille", "dominique.petit"]
+    # Nothing changed on the server, and nothing was left in the staging directory.
+    assert sorted(nextcloud_standin.group_members(GROUP)) == ["Eve", "camille", "dominique.petit"]
+    staging = Path(cloud_server.layout["nextcloud_staging"])
+    assert not staging.exists() or not any(staging.iterdir())
 
 
 def test_quotas_follow_the_allowance_and_usage_is_observed(nextcloud_standin, cloud_server, velo):

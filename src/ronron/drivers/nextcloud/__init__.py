@@ -23,8 +23,6 @@ from ronron.drivers.nextcloud.licences import check_licences
 from ronron.drivers.nextcloud.space import observe_space, plan_space
 from ronron.drivers.nextcloud.spec import validate_cloud_spec, validate_group_id
 from ronron.drivers.nextcloud.workgroup import WorkGroupDriver
-from ronron.drivers.web import archive
-from ronron.fleet.hosts import check_path
 
 if TYPE_CHECKING:
     from ronron.fleet.hosts import Host
@@ -103,16 +101,9 @@ class CloudSpaceDriver:
         return plan_space(service, observed)
 
     def export(self, service: Service, host: Host, directory: Path) -> Path:
-        target = directory / archive.archive_name(service.kind, service.slug)
-        try:
-            return archive.export_paths(
-                host,
-                removal._sources(service, host),
-                staging=check_path(host.layout.nextcloud_staging),
-                target=target,
-            )
-        finally:
-            host.run(["rm", "-rf", removal._staging(service, host)], check=False)
+        return removal.archive_into(
+            service, host, directory, lambda: removal.sources_of_space(service, host)
+        )
 
     def orphans(self, server: Server, host: Host, claimed: set[str]) -> list[Orphan]:
         """Groups and accounts of the server's Nextcloud that no cloud space or work group

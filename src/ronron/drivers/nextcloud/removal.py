@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
@@ -46,11 +48,50 @@ def space_ids(service: Service) -> set[str]:
     }
 
 
-def _staging(service: Service, host: Host) -> str:
-    return f"{check_path(host.layout.nextcloud_staging)}/cloud-{service.slug}"
+def staging_of(service: Service, host: Host) -> str:
+    """Where a listing of the service is written on the host before it is archived."""
+    return f"{check_path(host.layout.nextcloud_staging)}/{service.kind}-{service.slug}"
 
 
-def _sources(service: Service, host: Host) -> list[str]:
+def write_listing(service: Service, host: Host, name: str, listing: dict[str, Any]) -> str:
+    staging = staging_of(service, host)
+    host.run(["mkdir", "-p", "-m", "0700", staging])
+    path = f"{staging}/{name}"
+    host.write_file(path, json.dumps(listing, ensure_ascii=False, indent=2) + "\n", mode=0o600)
+    return path
+
+
+def archive_once(service: Service, host: Host, sources: Callable[[], list[str]]) -> str:
+    """The verified export of the service, made if there is none yet (its journal line)."""
+    try:
+        path, made = archive.export_paths_once(
+            export_key(service),
+            host,
+            sources,
+            staging=check_path(host.layout.nextcloud_staging),
+            member_number=service.member.number,
+            kind=service.kind,
+            slug=service.slug,
+        )
+    finally:
+        host.run(["rm", "-rf", staging_of(service, host)], check=False)
+    return f"exported and verified: {path}" if made else f"already exported: {path}"
+
+
+def archive_into(
+    service: Service, host: Host, directory: Path, sources: Callable[[], list[str]]
+) -> Path:
+    """An export of the service into ``directory`` (the member's data download)."""
+    target = directory / archive.archive_name(service.kind, service.slug)
+    try:
+        return archive.export_paths(
+            host, sources(), staging=check_path(host.layout.nextcloud_staging), target=target
+        )
+    finally:
+        host.run(["rm", "-rf", staging_of(service, host)], check=False)
+
+
+def sources_of_space(service: Service, host: Host) -> list[str]:
     """Write the listing on the host, then name it and the accounts' directories."""
     with nextcloud.connect(service.server) as client:
         members = client.group_members(service.slug) or {}
@@ -64,13 +105,7 @@ def _sources(service: Service, host: Host) -> list[str]:
             {**user.as_json(), "of_the_space": user.id.lower() in ours} for user in members.values()
         ],
     }
-    staging = _staging(service, host)
-    host.run(["mkdir", "-p", "-m", "0700", staging])
-    listing_path = f"{staging}/accounts.json"
-    host.write_file(
-        listing_path, json.dumps(listing, ensure_ascii=False, indent=2) + "\n", mode=0o600
-    )
-    sources = [listing_path]
+    sources = [write_listing(service, host, "accounts.json", listing)]
     data = check_path(host.layout.nextcloud_data.rstrip("/"))
     for user in members.values():
         if user.id.lower() not in ours:
@@ -84,18 +119,7 @@ def _sources(service: Service, host: Host) -> list[str]:
 
 
 def export_space(service: Service, host: Host) -> str:
-    key = export_key(service)
-    path, made = archive.export_paths_once(
-        key,
-        host,
-        lambda: _sources(service, host),
-        staging=check_path(host.layout.nextcloud_staging),
-        member_number=service.member.number,
-        kind=service.kind,
-        slug=service.slug,
-    )
-    host.run(["rm", "-rf", _staging(service, host)], check=False)
-    return f"exported and verified: {path}" if made else f"already exported: {path}"
+    return archive_once(service, host, lambda: sources_of_space(service, host))
 
 
 def _require_export(service: Service) -> None:

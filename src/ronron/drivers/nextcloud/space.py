@@ -246,7 +246,7 @@ class SpaceSteps:
 
     def app_on(self, app: str) -> Any:
         def run(host: Host) -> str:
-            current = nextcloud.app_groups(host, app)
+            current = nextcloud.app_groups(host, app, fresh=True)
             if current is True:
                 return f"{app} is enabled for everyone already"
             groups = set(current or [])
@@ -284,7 +284,7 @@ class SpaceSteps:
 
 
 def stop_app_for_group(host: Host, app: str, group: str) -> str:
-    current = nextcloud.app_groups(host, app)
+    current = nextcloud.app_groups(host, app, fresh=True)
     if not isinstance(current, list) or group not in current:
         return f"{app} is not limited to {group}: nothing to stop"
     rest = [g for g in current if g != group]

@@ -8,7 +8,6 @@ and stops following; removed, its member list is exported, then the group is del
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -19,10 +18,15 @@ from django.utils.translation import gettext as _
 from ronron.drivers.base import Observation, Orphan, Step
 from ronron.drivers.nextcloud import server as nextcloud
 from ronron.drivers.nextcloud.ocs import OcsClient
-from ronron.drivers.nextcloud.removal import export_key, recorded_archive
+from ronron.drivers.nextcloud.removal import (
+    archive_into,
+    archive_once,
+    export_key,
+    recorded_archive,
+    write_listing,
+)
 from ronron.drivers.nextcloud.spec import validate_group_id, validate_work_group_spec
 from ronron.drivers.web import archive
-from ronron.fleet.hosts import check_path
 
 if TYPE_CHECKING:
     from ronron.fleet.hosts import Host
@@ -213,33 +217,16 @@ class WorkGroupDriver:
     def _sources(self, service: Service, host: Host) -> list[str]:
         with nextcloud.connect(service.server) as client:
             members = client.group_members(service.slug) or {}
-        staging = f"{check_path(host.layout.nextcloud_staging)}/cloudgroup-{service.slug}"
-        host.run(["mkdir", "-p", "-m", "0700", staging])
         listing = {
             "group": {"id": service.slug, "display_name": self._display_name(service)},
             "roster": service.roster.name if service.roster else "",
             "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "members": [user.as_json() for user in members.values()],
         }
-        path = f"{staging}/members.json"
-        host.write_file(path, json.dumps(listing, ensure_ascii=False, indent=2) + "\n", mode=0o600)
-        return [path]
+        return [write_listing(service, host, "members.json", listing)]
 
     def _export_once(self, service: Service, host: Host) -> str:
-        path, made = archive.export_paths_once(
-            export_key(service),
-            host,
-            lambda: self._sources(service, host),
-            staging=check_path(host.layout.nextcloud_staging),
-            member_number=service.member.number,
-            kind=service.kind,
-            slug=service.slug,
-        )
-        host.run(
-            ["rm", "-rf", f"{host.layout.nextcloud_staging}/cloudgroup-{service.slug}"],
-            check=False,
-        )
-        return f"exported and verified: {path}" if made else f"already exported: {path}"
+        return archive_once(service, host, lambda: self._sources(service, host))
 
     def _delete(self, service: Service) -> str:
         if archive.verified_export(export_key(service)) is None:
@@ -261,19 +248,7 @@ class WorkGroupDriver:
         return f"removed; archive: {path or '(nothing to archive)'}"
 
     def export(self, service: Service, host: Host, directory: Path) -> Path:
-        target = directory / archive.archive_name(service.kind, service.slug)
-        try:
-            return archive.export_paths(
-                host,
-                self._sources(service, host),
-                staging=check_path(host.layout.nextcloud_staging),
-                target=target,
-            )
-        finally:
-            host.run(
-                ["rm", "-rf", f"{host.layout.nextcloud_staging}/cloudgroup-{service.slug}"],
-                check=False,
-            )
+        return archive_into(service, host, directory, lambda: self._sources(service, host))
 
     def orphans(self, server: Server, host: Host, claimed: set[str]) -> list[Orphan]:
         # The cloud space driver lists every unclaimed group and account of the server.
