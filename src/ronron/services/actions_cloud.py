@@ -1,4 +1,5 @@
-"""Changes to what cloud spaces share: the licences of apps bought by the seat."""
+"""Changes to what cloud spaces share (the licences of apps bought by the seat), and work groups
+asked for with the roster they follow."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from django.utils.translation import gettext as _
 from ronron.core import audit
 from ronron.core.validators import reject_control_characters
 from ronron.drivers.nextcloud.spec import APPS
-from ronron.services.models import AppLicence
+from ronron.services.actions import request_service
+from ronron.services.actions_rosters import follow_roster
+from ronron.services.models import AppLicence, Roster, Service
 
 MAX_SEATS = 100_000
 
@@ -50,3 +53,12 @@ def remove_licence(licence: AppLicence, *, actor: Any) -> None:
     before = audit.snapshot(licence)
     audit.record("cloud.licence_removed", actor=actor, obj=licence, before=before)
     licence.delete()
+
+
+@transaction.atomic
+def request_work_group(
+    member: Any, *, actor: Any, roster: Roster, spec: dict[str, Any], server: Any = None
+) -> Service:
+    """A work group and the roster it follows are recorded together, or not at all."""
+    service = request_service(member, actor=actor, kind="cloudgroup", spec=spec, server=server)
+    return follow_roster(service, roster, actor=actor)

@@ -9,7 +9,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
@@ -23,7 +22,6 @@ from ronron.drivers.base import driver_for
 from ronron.drivers.nextcloud.licences import check_licences, licence_use
 from ronron.drivers.nextcloud.spec import APPS, shares
 from ronron.services import actions, actions_cloud
-from ronron.services.actions_rosters import follow_roster
 from ronron.services.forms import locate_spec_errors
 from ronron.services.forms_cloud import (
     CLOUD_FIELD_NAMES,
@@ -229,21 +227,20 @@ def create_cloud_service(request: HttpRequest, form: Any) -> Service | None:
         _show_located(form, located)
         return None
     try:
-        # A work group and the roster it follows are recorded together, or not at all.
-        with transaction.atomic():
-            service = actions.request_service(
+        if kind == "cloudgroup":
+            return actions_cloud.request_work_group(
                 member,
                 actor=request.user,
-                kind=kind,
+                roster=form.cleaned_data["roster"],
                 spec=spec,
                 server=form.cleaned_data["server"],
             )
-            if kind == "cloudgroup":
-                follow_roster(service, form.cleaned_data["roster"], actor=request.user)
+        return actions.request_service(
+            member, actor=request.user, kind=kind, spec=spec, server=form.cleaned_data["server"]
+        )
     except ValidationError as exc:
         _attach(form, exc)
         return None
-    return service
 
 
 def create_form_fields(form: Any) -> dict[str, Any]:
