@@ -28,9 +28,15 @@ pytestmark = pytest.mark.django_db
 
 PASSWORD = "un-mot-de-passe-solide"
 LINK = re.compile(r"https://ronron\.example\.org(/portal/A0202/departure/export/[A-Za-z0-9_-]+/)")
-TODAY = timezone.localdate()
+
+
+def today():
+    # Asked when the test runs (not when it is collected, maybe the day before).
+    return timezone.localdate()
+
+
 # Last year: every date below is in the past whatever day the tests run.
-Y = TODAY.year - 1
+Y = today().year - 1
 
 
 @pytest.fixture
@@ -67,12 +73,12 @@ def test_the_page_explains_the_rule_and_what_follows_before_the_member_confirms(
     text = " ".join(page.content.decode().split())
     assert "Membership runs by calendar year." in text
     assert "A notice given by January 20 ends your membership at once" in text
-    in_time = date(TODAY.year, 1, 20) >= TODAY
+    in_time = date(today().year, 1, 20) >= today()
     if in_time:
         assert "your membership ends today and you owe nothing" in text
     else:
-        assert f"your membership ends on Dec. 31, {TODAY.year}" in text
-        assert f"the {TODAY.year} dues remain owed" in text
+        assert f"your membership ends on Dec. 31, {today().year}" in text
+        assert f"the {today().year} dues remain owed" in text
     assert "90 days later, they are removed" in text
     assert "365 days after your departure, your personal data is erased" in text
     assert "Confirm the departure of Les Amis du Vélo" in text
@@ -110,8 +116,8 @@ def test_the_notice_mails_its_terms_then_a_verified_export_link(
         confirmed = manager.post(PAGE, {"confirm": "on"})
     assert confirmed.status_code == 302 and confirmed["Location"] == PAGE
     velo.refresh_from_db()
-    in_time = date(TODAY.year, 1, 20) >= TODAY
-    last_day = TODAY if in_time else date(TODAY.year, 12, 31)
+    in_time = date(today().year, 1, 20) >= today()
+    last_day = today() if in_time else date(today().year, 12, 31)
     # left_on is the first day without membership.
     assert (velo.status, velo.left_on) == (Member.Status.LEAVING, last_day + timedelta(days=1))
 
@@ -188,7 +194,7 @@ def test_the_rule_by_the_deadline_and_after_it(console, velo, django_capture_on_
 
 
 def test_a_notice_in_the_future_is_refused(console, velo):
-    tomorrow = TODAY + timedelta(days=1)
+    tomorrow = today() + timedelta(days=1)
     page = console.post(
         reverse("portal:portal_departure:console_notice", args=["A0202"]),
         {"on": tomorrow.isoformat()},
