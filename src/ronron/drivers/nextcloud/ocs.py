@@ -15,7 +15,6 @@ What the recordings (``shared/fixtures/nextcloud-27``) taught, and this client r
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -263,8 +262,3 @@ class OcsClient:
 
     def delete_group(self, group_id: str) -> None:
         self._call("DELETE", f"/groups/{_segment(group_id)}", f"delete the group {group_id}")
-
-
-def describe(value: Any) -> str:
-    """Compact JSON for a journal line."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

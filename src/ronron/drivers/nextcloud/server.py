@@ -103,18 +103,6 @@ def _occ(host: Host, *args: str) -> tuple[int, str]:
     return result.returncode, result.output
 
 
-def installed_apps(host: Host) -> set[str]:
-    """The apps installed on the server, enabled or not."""
-    code, output = _occ(host, "app:list", "--output=json")
-    if code != 0:
-        raise HostError(f"occ app:list failed on {host.name}: {output[-500:]}")
-    try:
-        listing = json.loads(output)
-        return set(listing.get("enabled") or {}) | set(listing.get("disabled") or {})
-    except (ValueError, AttributeError, TypeError):
-        raise HostError(f"occ app:list gave an unreadable answer on {host.name}") from None
-
-
 def app_groups(host: Host, app: str, *, fresh: bool = False) -> bool | list[str]:
     """True if the app is enabled for everyone, False if it is not enabled, else its groups.
 

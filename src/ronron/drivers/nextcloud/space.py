@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -317,8 +318,6 @@ def deliver_credentials(service: Service, account: dict[str, Any], host: Host) -
             member=service.member,
             service=service,
         )
-    from django.db import transaction
-
     with transaction.atomic():
         locked = ServiceModel.objects.select_for_update().get(pk=service.pk)
         stored = dict(locked.credentials or {})
